@@ -1,0 +1,1 @@
+"""One module per benchmark; see base.Benchmark for what each declares."""

@@ -1,0 +1,283 @@
+"""The `vlmcult` command: one typer app; each command is a thin call into the Python API."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from vlmcult.errors import ConfigError, VlmcultError
+
+app = typer.Typer(
+    name="vlmcult",
+    help="Measure and improve the cultural competence of vision-language and text-to-image models.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+VariantOpt = typer.Option(None, "--variant", "-V", help="KEY=VALUE, repeatable (see `vlmcult list`).")
+
+
+def parse_variants(items: list[str] | None) -> dict[str, str]:
+    variant: dict[str, str] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key or not value:
+            raise ConfigError(f"--variant {item!r} is not of the form KEY=VALUE")
+        variant[key.strip()] = value.strip()
+    return variant
+
+
+def _benchmark_options(judge: str | None, clip_model: str | None, lave_demos: Path | None, index: Path | None,
+                       top_k: int | None, word_list: Path | None, max_new_tokens: int | None) -> dict[str, Any]:
+    options = {"judge": judge, "clip_model": clip_model, "lave_demos": lave_demos, "index": index,
+               "top_k": top_k, "word_list": word_list, "max_new_tokens": max_new_tokens}
+    return {key: value for key, value in options.items() if value is not None}
+
+
+def print_results(results: dict[str, Any], group_key: str | None = "country") -> None:
+    """Overall metrics and one per-group table, with CIs."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    variant = ",".join(f"{k}={v}" for k, v in results.get("variant", {}).items()) or "default"
+    console.print(f"[bold]{results['benchmark']}[/] [{variant}]  model={results['model']}  n={results['n']}  "
+                  f"scored={results['n_scored']}  errors={results['n_errors']}")
+    metrics = [m for m, v in results["metrics"].items() if v.get("value") is not None]
+    if not metrics:
+        hint = f" — see {results['submission']}" if results.get("submission") else ""
+        console.print(f"no scored items (hidden labels){hint}")
+        return
+    table = Table(title="overall")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_column("95% CI", justify="right")
+    table.add_column("n", justify="right")
+    for name in metrics:
+        value = results["metrics"][name]
+        table.add_row(name, _fmt(value["value"]), _ci(value["ci95"]), str(value["n"]))
+    console.print(table)
+    groups = results.get("groups", {})
+    key = group_key if group_key in groups else next(iter(groups), None)
+    if key:
+        table = Table(title=f"by {key}")
+        table.add_column(key)
+        for name in metrics:
+            table.add_column(name, justify="right")
+            table.add_column("95% CI", justify="right")
+        table.add_column("n", justify="right")
+        for group, values in groups[key].items():
+            row = [group]
+            for name in metrics:
+                row += [_fmt(values[name]["value"]), _ci(values[name]["ci95"])]
+            row.append(str(max(values[name]["n"] for name in metrics)))
+            table.add_row(*row)
+        console.print(table)
+
+
+def _fmt(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}"
+
+
+def _ci(ci: list[float] | None) -> str:
+    return "—" if not ci else f"[{ci[0]:.3f}, {ci[1]:.3f}]"
+
+
+@app.command("eval")
+def eval_command(
+    benchmark: str = typer.Argument(..., help="Benchmark name (see `vlmcult list`)."),
+    model: str = typer.Option(..., "--model", "-m", help="Model spec, e.g. hf:Qwen/Qwen2-VL-2B-Instruct."),
+    data: Optional[str] = typer.Option(None, "--data", help="Local file/folder or hub id (default: the official hub id)."),
+    variant: Optional[list[str]] = VariantOpt,
+    limit: Optional[int] = typer.Option(None, "--limit", help="Only the first N samples."),
+    batch_size: int = typer.Option(8, "--batch-size", help="Samples per model call."),
+    seed: int = typer.Option(0, "--seed", help="Seed for bootstrap CIs and any sampling."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Run directory (default: runs/BENCHMARK/VARIANT/MODEL)."),
+    fresh: bool = typer.Option(False, "--fresh", help="Start over instead of resuming."),
+    labels: Optional[Path] = typer.Option(None, "--labels", help="Gold labels from elsewhere (hidden-label benchmarks)."),
+    max_error_rate: float = typer.Option(0.2, "--max-error-rate", help="Stop when more items than this fail."),
+    max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens", help="Override the benchmark's budget."),
+    api_base: Optional[str] = typer.Option(None, "--api-base", help="Base URL for openai: models."),
+    trust_remote_code: bool = typer.Option(False, "--trust-remote-code", help="Allow hub code for hf: models."),
+    judge: Optional[str] = typer.Option(None, "--judge", help="Judge model spec (LAVE, GIMMICK judge)."),
+    clip_model: Optional[str] = typer.Option(None, "--clip-model", help="CLIP spec for clip_score."),
+    lave_demos: Optional[Path] = typer.Option(None, "--lave-demos", help="LAVE few-shot demo file."),
+    index: Optional[Path] = typer.Option(None, "--index", help="Retrieval index folder (rag=on)."),
+    top_k: Optional[int] = typer.Option(None, "--top-k", help="Documents retrieved per sample (rag=on)."),
+    word_list: Optional[Path] = typer.Option(None, "--word-list", help="Cultural word list for caption metrics."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+) -> None:
+    """Evaluate a model on a benchmark into a run directory (resumable)."""
+    from vlmcult.runner import evaluate
+
+    model_options = {"api_base": api_base, "trust_remote_code": trust_remote_code}
+    results = evaluate(
+        benchmark, model, data=data, variant=parse_variants(variant), labels=labels, limit=limit,
+        batch_size=batch_size, seed=seed, out=out, fresh=fresh, max_error_rate=max_error_rate,
+        progress=not quiet, model_options={k: v for k, v in model_options.items() if v},
+        **_benchmark_options(judge, clip_model, lave_demos, index, top_k, word_list, max_new_tokens),
+    )
+    print_results(results)
+
+
+@app.command("score")
+def score_command(
+    benchmark: str = typer.Argument(..., help="Benchmark name."),
+    out: Path = typer.Option(..., "--out", help="Run directory to write."),
+    predictions: Optional[Path] = typer.Option(None, "--predictions", help="JSONL with id and output per line."),
+    run: Optional[Path] = typer.Option(None, "--run", help="A TREC run file (ravenea-retrieval)."),
+    data: Optional[str] = typer.Option(None, "--data", help="Local file/folder or hub id."),
+    labels: Optional[Path] = typer.Option(None, "--labels", help="Gold labels from elsewhere."),
+    variant: Optional[list[str]] = VariantOpt,
+    seed: int = typer.Option(0, "--seed"),
+    judge: Optional[str] = typer.Option(None, "--judge", help="Judge model spec (LAVE, GIMMICK judge)."),
+    clip_model: Optional[str] = typer.Option(None, "--clip-model", help="CLIP spec for clip_score."),
+    lave_demos: Optional[Path] = typer.Option(None, "--lave-demos", help="LAVE few-shot demo file."),
+    word_list: Optional[Path] = typer.Option(None, "--word-list", help="Cultural word list for caption metrics."),
+) -> None:
+    """Score predictions made elsewhere; writes the same run directory as `eval`."""
+    from vlmcult.runner import score
+
+    if (predictions is None) == (run is None):
+        raise ConfigError("pass exactly one of --predictions FILE or --run FILE")
+    results = score(benchmark, predictions or run, out, data=data, variant=parse_variants(variant), labels=labels,
+                    seed=seed, **_benchmark_options(judge, clip_model, lave_demos, None, None, word_list, None))
+    print_results(results)
+
+
+@app.command("compare")
+def compare_command(
+    run_a: Path = typer.Argument(..., help="Baseline run directory."),
+    run_b: Path = typer.Argument(..., help="Run directory to compare against the baseline."),
+    metric: Optional[str] = typer.Option(None, "--metric", help="Metric (default: the benchmark's first)."),
+    group: str = typer.Option("country", "--group", help="Group key for the table."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Paired difference B - A on shared ids, overall and per group, with bootstrap CIs."""
+    from vlmcult.api import compare_runs
+
+    comparison = compare_runs(run_a, run_b, metric)
+    if as_json:
+        typer.echo(json.dumps(comparison, indent=2))
+        return
+    print_comparison(comparison, group)
+
+
+def print_comparison(comparison: dict[str, Any], group: str = "country") -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    metric = comparison["metric"]
+    table = Table(title=f"{comparison['benchmark']}: {metric}, B - A (A={comparison['a']['model']} "
+                        f"{comparison['a']['variant']}, B={comparison['b']['model']} {comparison['b']['variant']})")
+    for column in (group, "A", "B", "B - A", "95% CI", "n"):
+        table.add_column(column, justify="left" if column == group else "right")
+
+    def add(name: str, row: dict[str, Any]) -> None:
+        table.add_row(name, _fmt(row["a"]), _fmt(row["b"]),
+                      "—" if row["diff"] is None else f"{row['diff']:+.3f}", _ci(row["ci95"]), str(row["n"]))
+
+    add("overall", comparison["overall"])
+    for name, row in comparison["groups"].get(group, {}).items():
+        add(name, row)
+    console.print(table)
+
+
+@app.command("list")
+def list_command() -> None:
+    """Benchmarks with their variants and metrics, and the model backends."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from vlmcult.registry import BENCHMARKS, SPEC_HELP, benchmark_class
+
+    table = Table(title="benchmarks")
+    for column in ("name", "variants (first = default)", "metrics", "groups"):
+        table.add_column(column)
+    for name in BENCHMARKS:
+        try:
+            cls = benchmark_class(name)
+        except ImportError as exc:
+            table.add_row(name, f"(unavailable: {exc})", "", "")
+            continue
+        variants = "  ".join(f"{key}={'|'.join(values)}" for key, values in cls.variants.items())
+        table.add_row(name, variants or "—", ", ".join(cls.metrics), ", ".join(cls.group_keys))
+    console = Console()
+    console.print(table)
+    backends = Table(title="model specs")
+    backends.add_column("backend")
+    backends.add_column("spec")
+    for name, text in SPEC_HELP.items():
+        backends.add_row(name, text)
+    console.print(backends)
+
+
+@app.command("make-tiny-models")
+def make_tiny_models_command(out: Path = typer.Argument(..., help="Folder to write clip/, vlm/, sd/ into.")) -> None:
+    """Write tiny random models usable as specs (for tests and offline demos)."""
+    from vlmcult.testing.tiny import make_tiny_models
+
+    paths = make_tiny_models(out)
+    typer.echo(f"openclip:local-dir:{paths['clip']}")
+    typer.echo(f"hf:{paths['vlm']}")
+    typer.echo(f"diffusers:{paths['sd']}")
+
+
+@app.command("demo")
+def demo_command(out: Path = typer.Option(Path("demo-out"), "--out", help="Folder for the demo's runs and report.")) -> None:
+    """Offline end-to-end demo on tiny models and embedded samples of each benchmark."""
+    from vlmcult.demo import run_demo
+
+    run_demo(out)
+
+
+def _mount_track_commands() -> None:
+    """Commands of the retrieval and generation tracks, when their modules are present."""
+    try:
+        from vlmcult.retrieval.cli import index_app
+
+        app.add_typer(index_app, name="index", help="Build and search retrieval indexes.")
+    except ImportError:
+        pass
+    try:
+        from vlmcult.generation import cli as generation_cli
+
+        app.command("generate")(generation_cli.generate)
+        app.command("audit")(generation_cli.audit)
+    except (ImportError, AttributeError):
+        pass
+
+
+_mount_track_commands()
+
+
+def main() -> None:
+    """Console entry point: user errors are one line on stderr and exit code 2."""
+    import click
+
+    try:
+        app(standalone_mode=False)
+    except VlmcultError as exc:
+        typer.echo(f"error: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}", err=True)
+        sys.exit(2)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        typer.echo("aborted", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        typer.echo("interrupted: finished items are saved; rerun the same command to resume", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""One module per backend. Each exposes `load(rest_of_spec, **options)`."""
