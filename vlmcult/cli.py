@@ -104,6 +104,9 @@ def eval_command(
     max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens", help="Override the benchmark's budget."),
     api_base: Optional[str] = typer.Option(None, "--api-base", help="Base URL for openai: models."),
     trust_remote_code: bool = typer.Option(False, "--trust-remote-code", help="Allow hub code for hf: models."),
+    device: Optional[str] = typer.Option(None, "--device", help="Model device, e.g. cuda:0 or cpu (default: GPU if any)."),
+    dtype: Optional[str] = typer.Option(None, "--dtype", help="hf: model dtype, e.g. bfloat16 or float32."),
+    concurrency: Optional[int] = typer.Option(None, "--concurrency", help="Parallel requests for openai: models."),
     judge: Optional[str] = typer.Option(None, "--judge", help="Judge model spec (LAVE, GIMMICK judge)."),
     clip_model: Optional[str] = typer.Option(None, "--clip-model", help="CLIP spec for clip_score."),
     lave_demos: Optional[Path] = typer.Option(None, "--lave-demos", help="LAVE few-shot demo file."),
@@ -115,7 +118,8 @@ def eval_command(
     """Evaluate a model on a benchmark into a run directory (resumable)."""
     from vlmcult.runner import evaluate
 
-    model_options = {"api_base": api_base, "trust_remote_code": trust_remote_code}
+    model_options = {"api_base": api_base, "trust_remote_code": trust_remote_code, "device": device, "dtype": dtype,
+                     "concurrency": concurrency}
     results = evaluate(
         benchmark, model, data=data, variant=parse_variants(variant), labels=labels, limit=limit,
         batch_size=batch_size, seed=seed, out=out, fresh=fresh, max_error_rate=max_error_rate,

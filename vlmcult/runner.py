@@ -372,6 +372,8 @@ def evaluate(
         "labels": str(labels) if labels is not None else None, "seed": seed, "limit": limit,
         "batch_size": batch_size, "options": {k: str(v) for k, v in sorted(benchmark_options.items()) if v is not None},
     }
+    # Check the data before loading a model: a wrong path should fail in a second, not after a model load.
+    total = bench.count()
     if isinstance(model, str):
         model = load_model(model, **(model_options or {}))
     if getattr(model, "multiple_choice_only", False) and not bench.multiple_choice:
@@ -382,7 +384,6 @@ def evaluate(
     bench.run_dir = run_dir
     started = _now()
     done = {r["id"] for r in read_jsonl_records(run_dir / PREDICTIONS)}
-    total = bench.count() if hasattr(bench, "count") else None
     if total is not None:
         total = min(total, limit) if limit is not None else total
         total = max(total - len(done), 0)

@@ -56,11 +56,14 @@ def test_messages_keep_part_order_and_system() -> None:
     messages = hf.HFVLM.messages(Request(parts=["before", image, "after"], system="sys"))
     assert messages == [
         {"role": "system", "content": [{"type": "text", "text": "sys"}]},
-        {"role": "user", "content": [
-            {"type": "text", "text": "before"},
-            {"type": "image", "image": image},
-            {"type": "text", "text": "after"},
-        ]},
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "before"},
+                {"type": "image", "image": image},
+                {"type": "text", "text": "after"},
+            ],
+        },
     ]
     assert hf.HFVLM.messages(Request(parts=["q"]))[0]["role"] == "user"
 
@@ -87,6 +90,8 @@ def test_generate_returns_text_per_request(models: dict[str, hf.HFVLM], family: 
     outputs = models[family].generate(_mixed_requests())
     assert len(outputs) == 3
     assert all(isinstance(text, str) for text in outputs)
+    text_only = models[family].generate([Request(parts=["Describe the image."], max_new_tokens=2)] * 2)
+    assert len(text_only) == 2 and text_only[0] == text_only[1]
 
 
 def test_budgets_are_per_request(models: dict[str, hf.HFVLM]) -> None:
@@ -95,7 +100,7 @@ def test_budgets_are_per_request(models: dict[str, hf.HFVLM]) -> None:
     full = model.generate_ids(long_budget)
     mixed = model.generate_ids(_mixed_requests())
     assert [len(tokens) <= 6 for tokens in full] == [True] * 3
-    for request, cut, whole in zip(_mixed_requests(), mixed, full):
+    for request, cut, whole in zip(_mixed_requests(), mixed, full, strict=True):
         # same batch, same padding, greedy: the short answer is exactly the start of the long one
         assert cut == whole[: request.max_new_tokens]
 
@@ -165,3 +170,22 @@ def test_hub_id_offline_names_the_id(monkeypatch: pytest.MonkeyPatch, tmp_path: 
 def test_unknown_dtype(folders: dict[str, Path]) -> None:
     with pytest.raises(ModelError, match="unknown dtype 'int3'"):
         hf.load(str(folders["llava"]), device="cpu", dtype="int3")
+
+
+def test_cached_hub_id_loads_offline(folders: dict[str, Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import shutil
+
+    import huggingface_hub.constants
+
+    # the Hub cache layout: models--org--name/{refs/main, snapshots/<commit>/...}
+    commit = "0" * 40
+    repo = tmp_path / "models--tiny-org--tiny-llava"
+    shutil.copytree(folders["llava"], repo / "snapshots" / commit)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path))
+    model = hf.load("tiny-org/tiny-llava", device="cpu")
+    assert model.spec == "hf:tiny-org/tiny-llava"
+    outputs = model.generate([Request(parts=["hi"], max_new_tokens=2)])
+    assert isinstance(outputs[0], str)

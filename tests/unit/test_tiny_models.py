@@ -15,8 +15,9 @@ def tiny_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def made(tiny_root: Path) -> dict[str, Path]:
-    return tiny.make_tiny_models(tiny_root / "all")
+def made(tiny_models: dict[str, Path]) -> dict[str, Path]:
+    """The session's tiny models (tests/conftest.py), built by make_tiny_models once per run."""
+    return tiny_models
 
 
 def _images(n: int) -> list:
@@ -26,19 +27,18 @@ def _images(n: int) -> list:
     return [Image.new("RGB", (48, 40), colors[i % len(colors)]) for i in range(n)]
 
 
-def test_make_tiny_models_layout_and_skip_rebuild(made: dict[str, Path], tiny_root: Path) -> None:
-    assert set(made) == {"clip", "vlm", "sd"}
-    assert made["clip"] == tiny_root / "all" / "clip"
+def test_make_tiny_models_layout_and_skip_rebuild(made: dict[str, Path]) -> None:
+    root = made["clip"].parent
+    assert made == {"clip": root / "clip", "vlm": root / "vlm", "sd": root / "sd"}
     assert (made["clip"] / "open_clip_config.json").is_file()
     assert (made["clip"] / "open_clip_pytorch_model.bin").is_file()
     assert (made["vlm"] / "model.safetensors").is_file()
     assert (made["sd"] / "model_index.json").is_file()
-    before = {name: (path / "model.safetensors").stat().st_mtime_ns for name, path in made.items() if name == "vlm"}
-    again = tiny.make_tiny_models(tiny_root / "all")
-    assert again == made
-    assert (again["vlm"] / "model.safetensors").stat().st_mtime_ns == before["vlm"]
+    before = (made["vlm"] / "model.safetensors").stat().st_mtime_ns
+    assert tiny.make_tiny_models(root) == made
+    assert (made["vlm"] / "model.safetensors").stat().st_mtime_ns == before
     # no temporary build folders are left behind
-    assert sorted(p.name for p in (tiny_root / "all").iterdir()) == ["clip", "sd", "vlm"]
+    assert sorted(p.name for p in root.iterdir()) == ["clip", "sd", "vlm"]
 
 
 def test_incomplete_folder_is_rebuilt(tiny_root: Path) -> None:
@@ -96,6 +96,12 @@ def test_tiny_vlm_reloads_and_generates(family: str, tiny_root: Path) -> None:
     with torch.no_grad():
         out = model.generate(**inputs, max_new_tokens=3, do_sample=False)
     assert out.shape[0] == 2 and out.shape[1] <= inputs["input_ids"].shape[1] + 3
+
+
+def test_tiny_vlm_build_is_deterministic(made: dict[str, Path], tiny_root: Path) -> None:
+    again = tiny.build_tiny_vlm(tiny_root / "llava-again", "llava")
+    for name in ("model.safetensors", "tokenizer.json", "config.json"):
+        assert (again / name).read_bytes() == (made["vlm"] / name).read_bytes()
 
 
 def test_tiny_vlm_unknown_family(tiny_root: Path) -> None:

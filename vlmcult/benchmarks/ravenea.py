@@ -166,6 +166,9 @@ class RaveneaCVQA(RaveneaBase):
     multiple_choice = True
     default_max_new_tokens = 2048
 
+    def count(self) -> int | None:
+        return sum(len(row.get("questions") or []) for row in iter_jsonl(self.release_dir / "cvqa_downstream.jsonl"))
+
     def load(self) -> Iterator[Sample]:
         path = self.release_dir / "cvqa_downstream.jsonl"
         for number, row in enumerate(iter_jsonl(path), start=1):

@@ -20,7 +20,8 @@ from vlmcult.types import Request
 DEFAULT_BATCH_SIZE = 8
 
 
-def _one_line(error: BaseException) -> str:
+def error_line(error: BaseException) -> str:
+    """'Type: first line of the message', for one-line errors built from library exceptions."""
     text = str(error).strip().splitlines()
     return f"{type(error).__name__}: {text[0] if text else ''}".rstrip(": ")
 
@@ -29,12 +30,14 @@ def _looks_like_path(rest: str) -> bool:
     return rest.startswith(("/", ".", "~")) or os.path.exists(rest) or rest.count("/") > 1 or "\\" in rest
 
 
-def _hub_reachable(timeout: float = 3.0) -> bool:
+def hub_reachable(timeout: float = 3.0) -> bool:
     """A quick TCP probe of the Hub endpoint: without it, an offline download retries for minutes."""
     from huggingface_hub import constants
 
     if constants.HF_HUB_OFFLINE:
         return False
+    if any(os.environ.get(name) for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+        return True  # behind a proxy a direct probe says nothing; let huggingface_hub try
     url = urlparse(constants.ENDPOINT)
     port = url.port or (443 if url.scheme == "https" else 80)
     try:
@@ -51,8 +54,16 @@ def _torch_dtype(dtype: Any, device: str) -> Any:
         return torch.bfloat16 if device.startswith("cuda") else torch.float32
     if isinstance(dtype, torch.dtype):
         return dtype
-    names = {"bfloat16": torch.bfloat16, "bf16": torch.bfloat16, "float16": torch.float16, "fp16": torch.float16,
-             "half": torch.float16, "float32": torch.float32, "fp32": torch.float32, "float": torch.float32}
+    names = {
+        "bfloat16": torch.bfloat16,
+        "bf16": torch.bfloat16,
+        "float16": torch.float16,
+        "fp16": torch.float16,
+        "half": torch.float16,
+        "float32": torch.float32,
+        "fp32": torch.float32,
+        "float": torch.float32,
+    }
     if str(dtype) not in names:
         raise ModelError(f"unknown dtype {dtype!r} for hf model (choose from: bfloat16, float16, float32)")
     return names[str(dtype)]
@@ -147,7 +158,7 @@ class HFVLM:
         pad_id = self.model.generation_config.pad_token_id
         results = []
         # Greedy decoding: a shorter budget's output is a prefix of the longer run, so cutting is exact.
-        for tokens, budget in zip(new_tokens, budgets):
+        for tokens, budget in zip(new_tokens, budgets, strict=True):
             tokens = tokens[:budget]
             while tokens and tokens[-1] == pad_id:
                 tokens.pop()
@@ -203,7 +214,7 @@ def load(
         source = str(folder.resolve())
         if not (folder / "config.json").is_file():
             raise ModelError(
-                f"{folder} is not a transformers model folder (no config.json); pass a folder saved with save_pretrained"
+                f"{folder} is not a transformers model folder (no config.json): pass one saved with save_pretrained"
             )
     else:
         try:
@@ -211,7 +222,7 @@ def load(
             AutoProcessor.from_pretrained(rest, local_files_only=True, trust_remote_code=trust_remote_code)
             options["local_files_only"] = True
         except Exception:  # noqa: BLE001 - not cached (or broken cache): the Hub is the only other source
-            if not _hub_reachable():
+            if not hub_reachable():
                 raise ModelError(
                     f"Hub model {rest!r} is not in the local cache and the Hub cannot be reached (offline); "
                     f"download it where there is network or pass a local folder: hf:/path/to/{rest.split('/')[-1]}"
@@ -221,7 +232,7 @@ def load(
         processor = AutoProcessor.from_pretrained(source, **options)
     except Exception as error:  # noqa: BLE001 - transformers raises many types for a bad folder
         raise ModelError(
-            f"{source} is not a vision-language model folder (its processor does not load): {_one_line(error)}"
+            f"{source} is not a vision-language model folder (its processor does not load): {error_line(error)}"
         ) from None
     if not hasattr(processor, "tokenizer") or not hasattr(processor, "image_processor"):
         raise ModelError(
@@ -232,7 +243,7 @@ def load(
     except Exception as error:  # noqa: BLE001
         raise ModelError(
             f"{source} is not a vision-language model transformers can load with AutoModelForImageTextToText: "
-            f"{_one_line(error)}"
+            f"{error_line(error)}"
         ) from None
     model.to(device).eval()
 

@@ -8,12 +8,13 @@ Each folder is built in a temporary sibling and renamed into place, so a folder 
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,20 @@ def _build_once(out_dir: str | os.PathLike[str], build: Callable[[Path], None]) 
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     return target
+
+
+@contextlib.contextmanager
+def _no_progress_bars() -> Iterator[None]:
+    """Silence transformers' one-shard "Writing model shards" bar while saving a tiny model."""
+    from transformers.utils import logging as transformers_logging
+
+    were_on = transformers_logging.is_progress_bar_enabled()
+    transformers_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if were_on:
+            transformers_logging.enable_progress_bar()
 
 
 def _seed() -> None:
@@ -283,7 +298,11 @@ def _idefics3_like(smolvlm: bool) -> tuple[Any, Any]:
         processor = tf.Idefics3Processor(
             image_processor=image_processor, tokenizer=tokenizer, image_seq_len=seq_len, chat_template=template
         )
-        config_cls, vision_cls, model_cls = tf.Idefics3Config, tf.Idefics3VisionConfig, tf.Idefics3ForConditionalGeneration
+        config_cls, vision_cls, model_cls = (
+            tf.Idefics3Config,
+            tf.Idefics3VisionConfig,
+            tf.Idefics3ForConditionalGeneration,
+        )
     config = config_cls(
         vision_config=vision_cls(
             hidden_size=32,
@@ -325,7 +344,8 @@ def build_tiny_vlm(out_dir: str | os.PathLike[str], family: str = "llava") -> Pa
         model.generation_config.pad_token_id = tokenizer.pad_token_id
         model.generation_config.eos_token_id = tokenizer.eos_token_id
         model.generation_config.do_sample = False
-        model.save_pretrained(folder)
+        with _no_progress_bars():
+            model.save_pretrained(folder)
         processor.save_pretrained(folder)
 
     return _build_once(out_dir, build)
@@ -434,7 +454,8 @@ def build_tiny_sd(out_dir: str | os.PathLike[str]) -> Path:
             feature_extractor=None,
             requires_safety_checker=False,
         )
-        pipe.save_pretrained(folder)
+        with _no_progress_bars():
+            pipe.save_pretrained(folder)
 
     return _build_once(out_dir, build)
 
