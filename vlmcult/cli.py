@@ -19,12 +19,13 @@ app = typer.Typer(
     add_completion=False,
 )
 
-VariantOpt = typer.Option(None, "--variant", "-V", help="KEY=VALUE, repeatable (see `vlmcult list`).")
+VariantOpt = typer.Option(None, "--variant", "-V", help="KEY=VALUE, repeatable or comma-separated (see `vlmcult list`).")
 
 
 def parse_variants(items: list[str] | None) -> dict[str, str]:
     variant: dict[str, str] = {}
-    for item in items or []:
+    pairs = [pair for item in items or [] for pair in item.split(",")]  # "-V lang=en,order=circular" works too
+    for item in pairs:
         key, sep, value = item.partition("=")
         if not sep or not key or not value:
             raise ConfigError(f"--variant {item!r} is not of the form KEY=VALUE")

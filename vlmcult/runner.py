@@ -85,6 +85,44 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def run_config(bench: Benchmark, model_spec: str, labels: str | Path | None, seed: int, limit: int | None,
+               benchmark_options: dict[str, Any], batch_size: int | None = None) -> dict[str, Any]:
+    """The config a run records in run_config.json and results.json; resume compares against it."""
+    config = {
+        "benchmark": bench.name, "variant": dict(bench.variant), "model": model_spec,
+        "data": str(bench.source) if bench.source is not None else None,
+        "labels": str(labels) if labels is not None else None, "seed": seed, "limit": limit,
+        "options": {k: str(v) for k, v in sorted(benchmark_options.items()) if v is not None},
+    }
+    if batch_size is not None:
+        config["batch_size"] = batch_size
+    return config
+
+
+def finished_run(run_dir: Path, config: dict[str, Any]) -> dict[str, Any] | None:
+    """results.json of a finished run with this config (same limit too), else None.
+
+    A run counts as finished only when results.json covers every line of predictions.jsonl: a resume
+    that died after results.json was written leaves more predictions than it counts.
+    """
+    import json
+
+    path = Path(run_dir) / RESULTS
+    if not path.is_file():
+        return None
+    try:
+        results = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    recorded = (results.get("run") or {}).get("config") or {}
+    keys = (set(recorded) | set(config)) - (RESUMABLE_KEYS - {"limit"})
+    if any(recorded.get(key) != config.get(key) for key in keys):
+        return None
+    if len({r["id"] for r in read_jsonl_records(Path(run_dir) / PREDICTIONS)}) != results.get("n"):
+        return None
+    return results
+
+
 def _prepare_run_dir(run_dir: Path, config: dict[str, Any], fresh: bool) -> None:
     config_path = run_dir / RUN_CONFIG
     if fresh and run_dir.exists():
@@ -352,11 +390,13 @@ def evaluate(
     n_resamples: int = stats.DEFAULT_RESAMPLES,
     progress: bool = True,
     model_options: dict[str, Any] | None = None,
+    model_spec: str | None = None,
     **benchmark_options: Any,
 ) -> dict[str, Any]:
     """Evaluate a model on a benchmark; returns the results.json content.
 
-    `model` is a spec string (e.g. "hf:Qwen/Qwen2-VL-2B-Instruct") or a loaded backend object.
+    `model` is a spec string (e.g. "hf:Qwen/Qwen2-VL-2B-Instruct") or a loaded backend object
+    (then `model_spec` names it in the run record; default: the object's `spec`).
     Rerunning into the same `out` with the same config resumes: finished ids are skipped.
     """
     if batch_size < 1:
@@ -364,14 +404,10 @@ def evaluate(
     if limit is not None and limit < 1:
         raise ConfigError("--limit must be at least 1")
     bench = make_benchmark(benchmark, data, variant, labels, **benchmark_options)
-    model_spec = model if isinstance(model, str) else getattr(model, "spec", type(model).__name__)
+    if model_spec is None:
+        model_spec = model if isinstance(model, str) else getattr(model, "spec", type(model).__name__)
     run_dir = Path(out) if out is not None else default_run_dir(bench, model_spec)
-    config = {
-        "benchmark": bench.name, "variant": bench.variant, "model": model_spec,
-        "data": str(bench.source) if bench.source is not None else None,
-        "labels": str(labels) if labels is not None else None, "seed": seed, "limit": limit,
-        "batch_size": batch_size, "options": {k: str(v) for k, v in sorted(benchmark_options.items()) if v is not None},
-    }
+    config = run_config(bench, model_spec, labels, seed, limit, benchmark_options, batch_size=batch_size)
     # Check the data before loading a model: a wrong path should fail in a second, not after a model load.
     total = bench.count()
     if isinstance(model, str):
@@ -408,10 +444,7 @@ def score(
     bench = make_benchmark(benchmark, data, variant, labels, **benchmark_options)
     outputs = bench.read_outputs(Path(predictions))
     run_dir = Path(out)
-    config = {"benchmark": bench.name, "variant": bench.variant, "model": f"predictions:{predictions}",
-              "data": str(bench.source) if bench.source is not None else None,
-              "labels": str(labels) if labels is not None else None, "seed": seed,
-              "options": {k: str(v) for k, v in sorted(benchmark_options.items()) if v is not None}}
+    config = run_config(bench, f"predictions:{predictions}", labels, seed, None, benchmark_options)
     known = {sample.id for sample in _samples_to_run(bench, set(), None)}
     unknown = sorted(set(outputs) - known)
     if unknown:

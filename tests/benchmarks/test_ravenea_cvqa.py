@@ -78,3 +78,13 @@ def test_accuracy_per_country_and_compare(tmp_path):
     assert comparison["groups"]["country"]["Nigeria"]["diff"] == pytest.approx(0.0)
     assert comparison["groups"]["country"]["India"]["diff"] == pytest.approx(0.0)
     assert comparison["groups"]["country"]["Mexico"]["diff"] == pytest.approx(-1 / 2)
+
+
+def test_clip_scorer_answers_are_parsed_as_letters(tmp_path, tiny_models):
+    root = write_ravenea_release(tmp_path / "ravenea")
+    results = vlmcult.evaluate("ravenea-cvqa", f"openclip:local-dir:{tiny_models['clip']}", data=root,
+                               out=tmp_path / "clip", progress=False)
+    records = [json.loads(line) for line in open(tmp_path / "clip" / "predictions.jsonl")]
+    assert {r["parsed"] for r in records} <= {"A", "B", "C", "D"}
+    assert results["metrics"]["accuracy"]["value"] == pytest.approx(
+        sum(r["parsed"] == r["target"] for r in records) / len(records))

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from vlmcult.benchmarks.base import Benchmark
+from vlmcult.benchmarks.base import Benchmark, option_letters
 from vlmcult.datasource import download_hub_dataset, iter_jsonl, looks_like_hub_id
 from vlmcult.errors import ConfigError, DataError
 from vlmcult.types import Request, Sample
@@ -192,10 +192,10 @@ class RaveneaCVQA(RaveneaBase):
         docs = self.context_documents(sample, image)
         sample.fields["_context"] = docs
         prompt = cvqa_prompt(sample.fields["question"], sample.fields["options"], [text for _d, text, _s in docs])
-        letters = [gold_letter(option) for option in sample.fields["options"]]
+        # Released options read "A. text"; a CLIP scorer compares the image with the text alone.
         choices = [re.sub(r"^[A-D][.)]\s*", "", option) for option in sample.fields["options"]]
         return [Request(parts=[image, prompt], max_new_tokens=self.max_new_tokens, choices=choices,
-                        choice_labels=letters)]
+                        choice_labels=option_letters(len(choices)))]
 
     def parse(self, sample: Sample, outputs: list[str]) -> str | None:
         return extract_letter(outputs[0])

@@ -63,7 +63,7 @@ def draw_image(seed: int, size: int = 64) -> Any:
 
 def png_bytes(image: Any, fmt: str = "PNG") -> bytes:
     buffer = io.BytesIO()
-    image.save(buffer, format=fmt)
+    image.save(buffer, format=fmt, **({"quality": 90} if fmt == "JPEG" else {}))
     return buffer.getvalue()
 
 
@@ -114,8 +114,19 @@ def write_cvqa_parquet(path: Path, rows: Sequence[tuple] = CVQA_ROWS, hidden_lab
          "Image Source": string, "License": string},
     )
     path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, path)
+    # datasets writes image parquet in small row groups (100 rows); so do we, so readers can stream
+    pq.write_table(table, path, row_group_size=100)
     return path
+
+
+def photo_like_jpeg(seed: int, size: int = 256, quality: int = 90) -> bytes:
+    """JPEG bytes of shapes plus noise: compresses like a photo (tens of KB at 256x256), unlike flat shapes."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    pixels = np.asarray(draw_image(seed, size), dtype=np.int16) + rng.integers(-40, 40, (size, size, 3))
+    return png_bytes(Image.fromarray(np.clip(pixels, 0, 255).astype("uint8")), fmt="JPEG")
 
 
 def write_cvqa_labels(path: Path, rows: Sequence[tuple] = CVQA_ROWS, repeat: int = 1) -> Path:
