@@ -49,6 +49,9 @@ def run_demo(out: Path) -> Path:
     from vlmcult.testing import fixtures
     from vlmcult.testing.tiny import make_tiny_models
 
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()  # the demo loads tiny models many times; their bars are noise
     console = Console()
     started = time.perf_counter()
     out = Path(out)

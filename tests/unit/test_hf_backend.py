@@ -114,8 +114,8 @@ def test_load_level_max_new_tokens_overrides(folders: dict[str, Path]) -> None:
 
 def test_spec_id_device_and_left_padding(models: dict[str, hf.HFVLM], folders: dict[str, Path]) -> None:
     model = models["llava"]
-    assert model.spec == f"hf:{folders['llava'].resolve()}"
-    assert model.id == model.spec
+    assert model.id == f"hf:{folders['llava'].resolve()}"
+    assert model.spec.startswith("hf:") and Path(model.spec[3:]).resolve() == folders["llava"].resolve()
     assert model.device == "cpu"
     assert model.processor.tokenizer.padding_side == "left"
     assert str(model.dtype) == "torch.float32"

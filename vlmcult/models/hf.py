@@ -253,4 +253,6 @@ def load(
         tokenizer.pad_token = tokenizer.eos_token
     if model.generation_config.pad_token_id is None:
         model.generation_config.pad_token_id = tokenizer.pad_token_id
-    return HFVLM(source, model, processor, device, max_new_tokens=max_new_tokens, batch_size=batch_size)
+    vlm = HFVLM(source, model, processor, device, max_new_tokens=max_new_tokens, batch_size=batch_size)
+    vlm.spec = f"hf:{rest}"  # as the user wrote it: run records compare specs, not resolved paths
+    return vlm
