@@ -33,10 +33,7 @@ def parse_variants(items: list[str] | None) -> dict[str, str]:
     return variant
 
 
-def _benchmark_options(judge: str | None, clip_model: str | None, lave_demos: Path | None, index: Path | None,
-                       top_k: int | None, word_list: Path | None, max_new_tokens: int | None) -> dict[str, Any]:
-    options = {"judge": judge, "clip_model": clip_model, "lave_demos": lave_demos, "index": index,
-               "top_k": top_k, "word_list": word_list, "max_new_tokens": max_new_tokens}
+def _benchmark_options(**options: Any) -> dict[str, Any]:
     return {key: value for key, value in options.items() if value is not None}
 
 
@@ -114,6 +111,8 @@ def eval_command(
     index: Optional[Path] = typer.Option(None, "--index", help="Retrieval index folder (rag=on)."),
     top_k: Optional[int] = typer.Option(None, "--top-k", help="Documents retrieved per sample (rag=on)."),
     word_list: Optional[Path] = typer.Option(None, "--word-list", help="Cultural word list for caption metrics."),
+    bert_model: Optional[str] = typer.Option(None, "--bert-model", help="BERTScore model (name or local folder)."),
+    bert_layers: Optional[int] = typer.Option(None, "--bert-layers", help="BERTScore layer (needed for local models)."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
     """Evaluate a model on a benchmark into a run directory (resumable)."""
@@ -125,7 +124,9 @@ def eval_command(
         benchmark, model, data=data, variant=parse_variants(variant), labels=labels, limit=limit,
         batch_size=batch_size, seed=seed, out=out, fresh=fresh, max_error_rate=max_error_rate,
         progress=not quiet, model_options={k: v for k, v in model_options.items() if v},
-        **_benchmark_options(judge, clip_model, lave_demos, index, top_k, word_list, max_new_tokens),
+        **_benchmark_options(judge=judge, clip_model=clip_model, lave_demos=lave_demos, index=index, top_k=top_k,
+                             word_list=word_list, max_new_tokens=max_new_tokens, bert_model=bert_model,
+                             bert_layers=bert_layers),
     )
     print_results(results)
 
@@ -144,6 +145,8 @@ def score_command(
     clip_model: Optional[str] = typer.Option(None, "--clip-model", help="CLIP spec for clip_score."),
     lave_demos: Optional[Path] = typer.Option(None, "--lave-demos", help="LAVE few-shot demo file."),
     word_list: Optional[Path] = typer.Option(None, "--word-list", help="Cultural word list for caption metrics."),
+    bert_model: Optional[str] = typer.Option(None, "--bert-model", help="BERTScore model (name or local folder)."),
+    bert_layers: Optional[int] = typer.Option(None, "--bert-layers", help="BERTScore layer (needed for local models)."),
 ) -> None:
     """Score predictions made elsewhere; writes the same run directory as `eval`."""
     from vlmcult.runner import score
@@ -151,7 +154,9 @@ def score_command(
     if (predictions is None) == (run is None):
         raise ConfigError("pass exactly one of --predictions FILE or --run FILE")
     results = score(benchmark, predictions or run, out, data=data, variant=parse_variants(variant), labels=labels,
-                    seed=seed, **_benchmark_options(judge, clip_model, lave_demos, None, None, word_list, None))
+                    seed=seed, **_benchmark_options(judge=judge, clip_model=clip_model, lave_demos=lave_demos,
+                                                     word_list=word_list, bert_model=bert_model,
+                                                     bert_layers=bert_layers))
     print_results(results)
 
 

@@ -140,13 +140,24 @@ def run_judge(
         for index, output in zip(todo, outputs):
             base = {"key": keys[index], "id": item_ids[index], "judge": judge.spec, "prompt_version": prompt_version}
             if isinstance(output, Exception):
-                results[index] = {**base, "output": None, "rationale": None, "rating": None,
-                                  "error": f"judge call failed: {type(output).__name__}: {output}".splitlines()[0],
-                                  "cached": False}
+                results[index] = {
+                    **base,
+                    "output": None,
+                    "rationale": None,
+                    "rating": None,
+                    "error": f"judge call failed: {type(output).__name__}: {output}".splitlines()[0],
+                    "cached": False,
+                }
                 continue
             verdict = parse(output)
-            entry = {**base, "prompt": requests[index].text, "output": output, "rationale": verdict.rationale,
-                     "rating": verdict.rating, "error": None}
+            entry = {
+                **base,
+                "prompt": requests[index].text,
+                "output": output,
+                "rationale": verdict.rationale,
+                "rating": verdict.rating,
+                "error": None,
+            }
             new_entries.append(entry)
             results[index] = {**entry, "cached": False}
         cache.add(new_entries)
@@ -195,6 +206,4 @@ def parse_gimmick_judge(output: str) -> Verdict:
 
 def gimmick_judge_scores(rating: float | None) -> dict[str, float | None]:
     """`judge_correct_T` = 1 if the 0-100 rating is >= T; the mean over items is the official fraction."""
-    return {
-        f"judge_correct_{t}": (None if rating is None else float(rating >= t)) for t in GIMMICK_JUDGE_THRESHOLDS
-    }
+    return {f"judge_correct_{t}": (None if rating is None else float(rating >= t)) for t in GIMMICK_JUDGE_THRESHOLDS}

@@ -14,7 +14,10 @@ from vlmcult.metrics import captions as cm
 
 def test_clean_caption_goldens() -> None:
     # RAVENEA clean_caption: first "**Option 1" block, text after the last colon, stars removed.
-    assert cm.clean_caption("**Option 1:** A dragon dance in Beijing.\n**Option 2:** Lanterns.") == "A dragon dance in Beijing."
+    assert (
+        cm.clean_caption("**Option 1:** A dragon dance in Beijing.\n**Option 2:** Lanterns.")
+        == "A dragon dance in Beijing."
+    )
     # A caption after an intro line ending in a colon and a blank line.
     assert cm.clean_caption("Here is a caption:\n\nA woman in a hanbok in Seoul.") == "A woman in a hanbok in Seoul."
     # Otherwise: stars and curly quotes go, the rest stays.
@@ -40,8 +43,12 @@ def test_rouge_l_golden_and_same_as_pycocoevalcap() -> None:
 def test_cider_golden_and_same_as_pycocoevalcap() -> None:
     from pycocoevalcap.cider.cider import Cider
 
-    # A perfect caption with no n-gram shared across images: every cosine is 1, CIDEr-D = 10 * 1.
-    assert cm.cider(["red car", "blue boat"], [["red car"], ["blue boat"]]) == pytest.approx(10.0)
+    # Perfect captions sharing no n-gram across images: cosine 1 for n = 1..4, CIDEr-D = 10 * mean = 10.
+    assert cm.cider(
+        ["red car on road", "blue boat at sea"], [["red car on road"], ["blue boat at sea"]]
+    ) == pytest.approx(10.0)
+    # Two-word captions have no 3- or 4-grams (cosine 0 there): 10 * (1 + 1 + 0 + 0) / 4 = 5.
+    assert cm.cider(["red car", "blue boat"], [["red car"], ["blue boat"]]) == pytest.approx(5.0)
     preds = ["a red car on a road", "Chinese lanterns at night", "a temple in Kyoto"]
     refs = [["the red car"], ["red lanterns in Beijing at night"], ["a wooden temple in Kyoto Japan"]]
     official, _ = Cider().compute_score({k: r for k, r in zip("abc", refs)}, {k: [p] for k, p in zip("abc", preds)})

@@ -54,7 +54,8 @@ def test_prompt_is_exact(demo_dir: Path) -> None:
     demos = lave.load_demos(demo_dir)
     prompt = lave.build_prompt("What dish is this?", ["kimchi", "kimchi", "bibimbap"], "kimchi", demos)
     task = (
-        "You are given a question, a set of gold-standard reference answers written by experts, and a candidate answer. "
+        "You are given a question, a set of gold-standard reference answers written by experts, "
+        "and a candidate answer. "
         "Please rate the accuracy of the candidate answer for the question considering the reference answers. "
         "Use a scale of 1-3, with 1 indicating an incorrect or irrelevant answer, 2 indicating an ambiguous or "
         "incomplete answer, and 3 indicating a correct answer. Give the rationale before rating.\n\n"
@@ -66,7 +67,10 @@ def test_prompt_is_exact(demo_dir: Path) -> None:
         f"Output: Because {i}. So rating=3\n\n"
         for i in range(8)  # the first 8 of 10 demos
     )
-    last = "Question: 'What dish is this?'\nReference answers: 'bibimbap', 'kimchi', 'kimchi'\nCandidate answer: 'kimchi'\nOutput:"
+    last = (
+        "Question: 'What dish is this?'\nReference answers: 'bibimbap', 'kimchi', 'kimchi'\n"
+        "Candidate answer: 'kimchi'\nOutput:"
+    )
     assert prompt == task + shots + last
 
 
@@ -121,8 +125,12 @@ class ScriptedJudge:
             self.calls += 1
             candidate = request.text.rsplit("Candidate answer: '", 1)[1].split("'")[0]
             outputs.append(
-                {"kimchi": "Same as the references. So rating=3", "kimbap": "Close but not it. So rating=2",
-                 "pizza": "Wrong dish. So rating=1", "boom": RuntimeError("server down")}.get(candidate, "no idea")
+                {
+                    "kimchi": "Same as the references. So rating=3",
+                    "kimbap": "Close but not it. So rating=2",
+                    "pizza": "Wrong dish. So rating=1",
+                    "boom": RuntimeError("server down"),
+                }.get(candidate, "no idea")
             )
         return outputs
 
@@ -177,3 +185,47 @@ def tiny_vlm_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from vlmcult.testing.tiny import build_tiny_vlm
 
     return build_tiny_vlm(tmp_path_factory.mktemp("tiny") / "llava", "llava")
+
+
+def test_culturalvqa_lave_end_to_end_with_cache(demo_dir: Path, tmp_path: Path) -> None:
+    """CulturalVQA scored with LAVE through the runner; a second run reads the judge cache back."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from PIL import Image
+
+    from vlmcult.benchmarks.culturalvqa import CulturalVQA
+    from vlmcult.runner import evaluate
+
+    png = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 10, 10)).save(png, format="PNG")
+    rows = [
+        {"u_id": f"u{i}", "question": "What dish is this?", "image": {"bytes": png.getvalue(), "path": None}}
+        for i in range(3)
+    ]
+    data = tmp_path / "cvqa.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), data)
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text("".join(json.dumps({"u_id": f"u{i}", "answers": ["kimchi", "kimchi"]}) + "\n" for i in range(3)))
+
+    class Answers:
+        spec = "scripted:answers"
+
+        def generate(self, requests):
+            return ["kimchi", "kimbap", "pizza"][: len(requests)]
+
+    def run(judge: ScriptedJudge) -> dict:
+        bench = CulturalVQA(data, labels=labels, judge="scripted:v1", lave_demos=demo_dir)
+        bench._lave_state = {"judge": Judge("scripted:v1", model=judge), "demos": lave.load_demos(demo_dir)}
+        return evaluate(
+            bench, Answers(), out=tmp_path / "run", progress=False, n_resamples=10, batch_size=3, fresh=True
+        )
+
+    judge = ScriptedJudge()
+    results = run(judge)
+    assert results["metrics"]["lave"]["value"] == pytest.approx((1.0 + 0.5 + 0.0) / 3)
+    assert judge.calls == 3
+    again = ScriptedJudge()
+    assert run(again)["metrics"]["lave"]["value"] == pytest.approx(0.5)
+    assert again.calls == 0

@@ -20,7 +20,11 @@ def test_exact_relaxed_very_relaxed_goldens() -> None:
         scores = match_scores(pred, target)
         got = (scores["exact_match"], scores["relaxed_match"], scores["very_relaxed_match"])
         assert got == expected, (pred, target, got)
-        nonempty = (scores["exact_match_nonempty"], scores["relaxed_match_nonempty"], scores["very_relaxed_match_nonempty"])
+        nonempty = (
+            scores["exact_match_nonempty"],
+            scores["relaxed_match_nonempty"],
+            scores["very_relaxed_match_nonempty"],
+        )
         assert nonempty == expected  # a non-empty output scores the same in both versions
 
 

@@ -13,35 +13,86 @@ from vlmcult.metrics.regions import (
 )
 
 # floschne/gimmick src/gimmick/utils/ich.py@be2d16b, ICH_REGIONS_TO_COUNTRIES (all countries).
-GIMMICK_COUNTRIES = """Algeria|Tunisia|Saudi Arabia|Yemen|Syria|Egypt|Bahrain|Qatar|Palestine|Sudan|Mauritania|Morocco|Lebanon|
-Kuwait|Jordan|Iraq|Oman|United Arab Emirates|Afghanistan|Papua New Guinea|Philippines|Timor-Leste|Samoa|Sri Lanka|Bhutan|
-Kazakhstan|China|Korea|Bangladesh|Cambodia|Cook Islands|Pakistan|Australia|Tonga|Thailand|Nepal|New Zealand|Fiji|India|
-Indonesia|Japan|Singapore|Vietnam|Kyrgyzstan|Iran|Lao|Vanuatu|Malaysia|Turkmenistan|Micronesia|Mongolia|Myanmar|
-Bosnia and Herzegovina|Uzbekistan|Lithuania|Hungary|Croatia|Serbia|Estonia|Georgia|Ukraine|Moldova|Montenegro|Albania|
-Bulgaria|Slovakia|Poland|Armenia|Belarus|Tajikistan|Azerbaijan|Czechia|Latvia|North Macedonia|Russia|Romania|Slovenia|
-Argentina|Jamaica|Guatemala|Colombia|Grenada|Saint Vincent and the Grenadines|Curaçao|Chile|Bolivia|Uruguay|Bahamas|
-Venezuela|Antigua and Barbuda|Haiti|Brazil|Saint Kitts and Nevis|Honduras|Ecuador|El Salvador|Mexico|Dominican Republic|
-Costa Rica|Paraguay|Panama|Nicaragua|Belize|Cuba|Peru|Lesotho|Nigeria|Cameroon|Madagascar|Malawi|Guinea|Ethiopia|Niger|
-Mauritius|Mali|Djibouti|Côte d'Ivoire|Botswana|Cabo Verde|Eritrea|Burundi|Burkina Faso|Namibia|Central African Republic|
-Democratic Republic of the Congo|Zimbabwe|Kenya|Angola|Seychelles|Senegal|Togo|Chad|Zambia|Rwanda|Benin|South Africa|
-Eswatini|Mozambique|South Sudan|Congo|Ghana|Gambia|Gabon|Somalia|Uganda|Sweden|Canada|Luxembourg|
-United Kingdom of Great Britain and Northern Ireland|Netherlands|Portugal|Belgium|Switzerland|Malta|Cyprus|France|Iceland|
-Ireland|Norway|Finland|Spain|Andorra|Türkiye|Denmark|Germany|Greece|Italy|Austria"""
+GIMMICK_COUNTRIES = """Algeria|Tunisia|Saudi Arabia|Yemen|Syria|Egypt|Bahrain|Qatar|Palestine|Sudan|Mauritania|Morocco|
+Lebanon|Kuwait|Jordan|Iraq|Oman|United Arab Emirates|Afghanistan|Papua New Guinea|Philippines|
+Timor-Leste|Samoa|Sri Lanka|Bhutan|Kazakhstan|China|Korea|Bangladesh|Cambodia|Cook Islands|Pakistan|
+Australia|Tonga|Thailand|Nepal|New Zealand|Fiji|India|Indonesia|Japan|Singapore|Vietnam|Kyrgyzstan|
+Iran|Lao|Vanuatu|Malaysia|Turkmenistan|Micronesia|Mongolia|Myanmar|Bosnia and Herzegovina|
+Uzbekistan|Lithuania|Hungary|Croatia|Serbia|Estonia|Georgia|Ukraine|Moldova|Montenegro|Albania|
+Bulgaria|Slovakia|Poland|Armenia|Belarus|Tajikistan|Azerbaijan|Czechia|Latvia|North Macedonia|
+Russia|Romania|Slovenia|Argentina|Jamaica|Guatemala|Colombia|Grenada|
+Saint Vincent and the Grenadines|Curaçao|Chile|Bolivia|Uruguay|Bahamas|Venezuela|
+Antigua and Barbuda|Haiti|Brazil|Saint Kitts and Nevis|Honduras|Ecuador|El Salvador|Mexico|
+Dominican Republic|Costa Rica|Paraguay|Panama|Nicaragua|Belize|Cuba|Peru|Lesotho|Nigeria|Cameroon|
+Madagascar|Malawi|Guinea|Ethiopia|Niger|Mauritius|Mali|Djibouti|Côte d'Ivoire|Botswana|Cabo Verde|
+Eritrea|Burundi|Burkina Faso|Namibia|Central African Republic|Democratic Republic of the Congo|
+Zimbabwe|Kenya|Angola|Seychelles|Senegal|Togo|Chad|Zambia|Rwanda|Benin|South Africa|Eswatini|
+Mozambique|South Sudan|Congo|Ghana|Gambia|Gabon|Somalia|Uganda|Sweden|Canada|Luxembourg|
+United Kingdom of Great Britain and Northern Ireland|Netherlands|Portugal|Belgium|Switzerland|Malta|
+Cyprus|France|Iceland|Ireland|Norway|Finland|Spain|Andorra|Türkiye|Denmark|Germany|Greece|Italy|
+Austria"""
 # GIMMICK's ALTERNATIVE_COUNTRY_NAMES keys (UNESCO spellings) that differ from the names above.
 GIMMICK_UNESCO_NAMES = [
-    "Bolivia (Plurinational State of)", "Republic of Korea", "Russian Federation", "Viet Nam",
-    "Iran (Islamic Republic of)", "Venezuela (Bolivarian Republic of)", "Republic of Moldova",
-    "Democratic People's Republic of Korea", "Lao People's Democratic Republic", "Syrian Arab Republic",
+    "Bolivia (Plurinational State of)",
+    "Republic of Korea",
+    "Russian Federation",
+    "Viet Nam",
+    "Iran (Islamic Republic of)",
+    "Venezuela (Bolivarian Republic of)",
+    "Republic of Moldova",
+    "Democratic People's Republic of Korea",
+    "Lao People's Democratic Republic",
+    "Syrian Arab Republic",
     "Micronesia (Federated States of)",
 ]
 # CVQA country-language subsets, CulturalVQA's 11 countries, RAVENEA's 8, CUBE-1K's 8.
 CVQA_COUNTRIES = [
-    "Ethiopia", "India", "China", "Egypt", "Argentina", "Brazil", "Bulgaria", "Chile", "Colombia", "Ecuador", "France",
-    "Indonesia", "Ireland", "Japan", "Kenya", "South Korea", "Malaysia", "Mexico", "Mongolia", "Morocco", "Nigeria",
-    "Norway", "Pakistan", "Philippines", "Portugal", "Romania", "Russia", "Rwanda", "Singapore", "Spain", "Sri Lanka",
+    "Ethiopia",
+    "India",
+    "China",
+    "Egypt",
+    "Argentina",
+    "Brazil",
+    "Bulgaria",
+    "Chile",
+    "Colombia",
+    "Ecuador",
+    "France",
+    "Indonesia",
+    "Ireland",
+    "Japan",
+    "Kenya",
+    "South Korea",
+    "Malaysia",
+    "Mexico",
+    "Mongolia",
+    "Morocco",
+    "Nigeria",
+    "Norway",
+    "Pakistan",
+    "Philippines",
+    "Portugal",
+    "Romania",
+    "Russia",
+    "Rwanda",
+    "Singapore",
+    "Spain",
+    "Sri Lanka",
     "Uruguay",
 ]
-CULTURALVQA_COUNTRIES = ["USA", "Canada", "Brazil", "Germany", "India", "China", "Turkey", "Nigeria", "Iran", "Ethiopia", "Rwanda"]
+CULTURALVQA_COUNTRIES = [
+    "USA",
+    "Canada",
+    "Brazil",
+    "Germany",
+    "India",
+    "China",
+    "Turkey",
+    "Nigeria",
+    "Iran",
+    "Ethiopia",
+    "Rwanda",
+]
 RAVENEA_COUNTRIES = ["China", "India", "Indonesia", "Korea", "Mexico", "Nigeria", "Russia", "Spain"]
 CUBE_COUNTRIES = ["India", "Italy", "Japan", "Turkey", "France", "United States", "Brazil", "Nigeria"]
 
@@ -49,7 +100,9 @@ CUBE_COUNTRIES = ["India", "Italy", "Japan", "Turkey", "France", "United States"
 def test_table_covers_every_benchmark_country() -> None:
     gimmick = [name.strip() for name in GIMMICK_COUNTRIES.replace("\n", "").split("|")]
     assert len(set(gimmick)) == 168  # the region table lists 168; the data uses 144 of them
-    everything = gimmick + GIMMICK_UNESCO_NAMES + CVQA_COUNTRIES + CULTURALVQA_COUNTRIES + RAVENEA_COUNTRIES + CUBE_COUNTRIES
+    everything = (
+        gimmick + GIMMICK_UNESCO_NAMES + CVQA_COUNTRIES + CULTURALVQA_COUNTRIES + RAVENEA_COUNTRIES + CUBE_COUNTRIES
+    )
     assert unknown_countries(everything) == []
     assert len(region_table()) >= 195  # 193 UN members + 2 observer states
 

@@ -66,6 +66,12 @@ class CulturalVQA(Benchmark):
         super().__init__(*args, **kwargs)
         self._labels = read_labels_jsonl(self.labels) if self.labels is not None else None
         self._judge_spec = self.options.get("judge")
+        if self._judge_spec:
+            from vlmcult.judges import Judge
+            from vlmcult.metrics.lave import load_demos
+
+            # read the demos now: offline without --lave-demos fails at once, not after the first batch
+            self._lave_state = {"judge": Judge(self._judge_spec), "demos": load_demos(self.options.get("lave_demos"))}
 
     def _files(self) -> list[Path]:
         return resolve_files(self.source, [".parquet"], ["data/*.parquet", "*.parquet"], what="CulturalVQA data")

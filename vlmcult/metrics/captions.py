@@ -6,7 +6,8 @@ RAVENEA (yfyuan01/RAVENEA src/metrics.py + src/helper.py @b7b3c29):
   caption as the only reference. ROUGE-L is a mean of per-image scores, so it is a per-item metric
   here; CIDEr's document frequencies come from the whole evaluated set, so it is a corpus metric.
 * CLIPScore = 100 * cos(image, caption) (v2; no 2.5 factor, no per-sample clipping at 0). RAVENEA
-  clips the final mean at >= 0, which only matters if the mean is negative.
+  clips the final mean at >= 0: the caption benchmarks report that clipped mean (a corpus metric)
+  and keep the unclipped per-item values for paired comparisons.
 * BERTScore F1 with `bert-base-uncased` (bert-score package defaults otherwise: layer 9, no idf,
   no baseline rescaling), mean over items.
 
@@ -124,7 +125,7 @@ class BertScorer:
 
             if self.num_layers is None and self.model not in bert_score.utils.model2layers:
                 raise ConfigError(
-                    f"BERTScore model {self.model!r} has no default layer: pass bert_layers=N with bert_model"
+                    f"BERTScore model {self.model!r} has no default layer: pass --bert-layers N (bert_layers=N)"
                 )
             try:
                 self._scorer = bert_score.BERTScorer(
@@ -133,19 +134,36 @@ class BertScorer:
             except OSError as exc:
                 raise ModelError(
                     f"BERTScore model {self.model!r} cannot be loaded ({type(exc).__name__}); offline, pass a local"
-                    " folder with bert_model=PATH and bert_layers=N"
+                    " BERT folder with --bert-model PATH --bert-layers N (bert_model=, bert_layers= in Python)"
                 ) from None
+            _patch_empty_sentence_encoding(self._scorer._tokenizer)
         return self._scorer
 
     def score(self, predictions: Sequence[str], references: Sequence[str | Sequence[str]]) -> list[dict[str, float]]:
         """Per item precision, recall and F1 (bert-score's max over references when several are given)."""
         if not predictions:
             return []
-        precision, recall, f1 = self._load().score(list(predictions), [r if isinstance(r, str) else list(r) for r in references])
+        precision, recall, f1 = self._load().score(
+            list(predictions), [r if isinstance(r, str) else list(r) for r in references]
+        )
         return [
             {"precision": float(p), "recall": float(r), "f1": float(f)}
             for p, r, f in zip(precision.tolist(), recall.tolist(), f1.tolist())
         ]
+
+
+def _patch_empty_sentence_encoding(tokenizer: Any) -> None:
+    """bert-score encodes an empty sentence with `build_inputs_with_special_tokens([])`, which
+    transformers 5 tokenizers no longer have; give it back (special tokens around the ids), so an
+    empty caption scores 0 as bert-score intends instead of crashing."""
+    if hasattr(tokenizer, "build_inputs_with_special_tokens"):
+        return
+    special = tokenizer.encode("", add_special_tokens=True)
+
+    def build_inputs_with_special_tokens(token_ids: list[int], *_: Any) -> list[int]:
+        return special[:1] + list(token_ids) + special[1:]
+
+    tokenizer.build_inputs_with_special_tokens = build_inputs_with_special_tokens
 
 
 # -- MosAIC ------------------------------------------------------------------------------------
@@ -182,7 +200,7 @@ def wordnet_related_words(word: str) -> set[str]:
 
 
 def tag_completeness(
-    tags: str | Sequence[str], caption: str, related: Callable[[str], set[str]] = wordnet_related_words
+    tags: str | Sequence[str], caption: str, related: Callable[[str], set[str]] | None = None
 ) -> float:
     """MosAIC completeness: expanded tags found among the caption's words, over the number of tags.
 
@@ -190,6 +208,7 @@ def tag_completeness(
     contain the tag itself unless WordNet lists it as a lemma (as in the official code).
     """
     tag_set = set(tags.split(", ")) if isinstance(tags, str) else set(tags)
+    related = related or wordnet_related_words
     expanded: set[str] = set()
     for tag in tag_set:
         expanded.update(related(tag))

@@ -52,7 +52,9 @@ TASK_DEFINITION = (
     "\n\nTHIS IS VERY IMPORTANT: A binary question should only be answered with 'yes' or 'no', otherwise the "
     "candidate answer is incorrect (rating=1)."
 )
-EXAMPLE_TEMPLATE = "Question: '{question}'\nReference answers: {references}\nCandidate answer: '{prediction}'\nOutput: {output}"
+EXAMPLE_TEMPLATE = (
+    "Question: '{question}'\nReference answers: {references}\nCandidate answer: '{prediction}'\nOutput: {output}"
+)
 
 _RATING = re.compile(r"rating\s*=\s*([123])\b", re.IGNORECASE)
 _FINAL_DIGIT = re.compile(r"(?:^|\s)([123])\s*\.?\s*$")
@@ -84,7 +86,9 @@ def is_binary_question(references: Sequence[str]) -> bool:
     return Counter(references).most_common(1)[0][0].lower().rstrip(".") in ("yes", "no")
 
 
-def build_prompt(question: str, references: Sequence[str], prediction: str, demos: LaveDemos, num_shots: int = NUM_SHOTS) -> str:
+def build_prompt(
+    question: str, references: Sequence[str], prediction: str, demos: LaveDemos, num_shots: int = NUM_SHOTS
+) -> str:
     """The exact LAVE in-context prompt for one item."""
     if not references:
         raise ConfigError("LAVE needs at least one reference answer per question")
@@ -92,12 +96,15 @@ def build_prompt(question: str, references: Sequence[str], prediction: str, demo
     if num_shots:
         shots = demos.binary_demos if is_binary_question(references) else demos.demos
         for demo in shots[:num_shots]:
-            prompt += EXAMPLE_TEMPLATE.format(
-                question=demo["question"],
-                references=format_references(demo["references"], filter_refs=False),
-                prediction=demo["prediction"],
-                output=f"{demo['explanation']} So rating={demo['output']}",
-            ) + "\n\n"
+            prompt += (
+                EXAMPLE_TEMPLATE.format(
+                    question=demo["question"],
+                    references=format_references(demo["references"], filter_refs=False),
+                    prediction=demo["prediction"],
+                    output=f"{demo['explanation']} So rating={demo['output']}",
+                )
+                + "\n\n"
+            )
     prompt += EXAMPLE_TEMPLATE.format(
         question=question, references=format_references(references), prediction=prediction, output=""
     )
@@ -130,7 +137,9 @@ def load_demos(path: str | Path | None = None, cache_dir: str | Path | None = No
         files = [folder / name for name in DEMO_FILES] if path.is_dir() else [path, folder / DEMO_FILES[1]]
         for file in files:
             if not file.is_file():
-                raise ConfigError(f"LAVE demo file not found: {file} (--lave-demos takes a folder with {' and '.join(DEMO_FILES)})")
+                raise ConfigError(
+                    f"LAVE demo file not found: {file} (--lave-demos takes a folder with {' and '.join(DEMO_FILES)})"
+                )
         return LaveDemos(_read_demo_file(files[0]), _read_demo_file(files[1]))
     cache = Path(cache_dir) if cache_dir is not None else Path.home() / ".cache" / "vlmcult" / "lave" / LAVE_COMMIT[:7]
     for name in DEMO_FILES:
@@ -194,3 +203,28 @@ def lave_score_batch(
         }
         for entry in entries
     ]
+
+
+def lave_for_culturalvqa(benchmark: Any, samples: Sequence[Any], parsed: Sequence[Any]) -> list[float | None]:
+    """LAVE scores for CulturalVQA.score_batch: uses the benchmark's `judge` and `lave_demos` options and
+    keeps the judge cache in its run directory. Items without references score None."""
+    from vlmcult.judges import cache_for
+
+    state = benchmark.__dict__.setdefault("_lave_state", {})
+    if "judge" not in state:
+        state["judge"] = Judge(benchmark.options["judge"])
+        state["demos"] = load_demos(benchmark.options.get("lave_demos"))
+    scored = [i for i, sample in enumerate(samples) if sample.target]
+    results = lave_score_batch(
+        state["judge"],
+        [samples[i].fields["question"] for i in scored],
+        [list(samples[i].target) for i in scored],
+        [parsed[i] if isinstance(parsed[i], str) else "" for i in scored],
+        state["demos"],
+        cache_for(benchmark.run_dir),
+        ids=[samples[i].id for i in scored],
+    )
+    values: list[float | None] = [None] * len(samples)
+    for i, result in zip(scored, results):
+        values[i] = result["score"]
+    return values
