@@ -61,7 +61,7 @@ def print_results(results: dict[str, Any], group_key: str | None = "country") ->
         table.add_row(name, _fmt(value["value"]), _ci(value["ci95"]), str(value["n"]))
     console.print(table)
     groups = results.get("groups", {})
-    key = group_key if group_key in groups else next(iter(groups), None)
+    key = None if group_key is None else group_key if group_key in groups else next(iter(groups), None)
     if key:
         table = Table(title=f"by {key}")
         table.add_column(key)

@@ -410,9 +410,16 @@ def evaluate(
     config = run_config(bench, model_spec, labels, seed, limit, benchmark_options, batch_size=batch_size)
     # Check the data before loading a model: a wrong path should fail in a second, not after a model load.
     total = bench.count()
+    # Retrieval benchmarks rank documents with an Embedder; every other benchmark asks a VLM.
+    wants_embedder = getattr(bench, "model_kind", "vlm") == "embedder"
     if isinstance(model, str):
-        model = load_model(model, **(model_options or {}))
-    if getattr(model, "multiple_choice_only", False) and not bench.multiple_choice:
+        if wants_embedder:
+            from vlmcult.retrieval.encode import load_embedder
+
+            model = load_embedder(model, **(model_options or {}))
+        else:
+            model = load_model(model, **(model_options or {}))
+    if not wants_embedder and getattr(model, "multiple_choice_only", False) and not bench.multiple_choice:
         raise ConfigError(
             f"{model_spec} only scores multiple-choice options and {bench.name} is open-ended: use a generative model"
         )

@@ -55,6 +55,8 @@ class RaveneaRetrieval(Benchmark):
     group_keys = ("country",)
     default_source = None
     source_help = "the unpacked RAVENEA v2 release folder (ravenea.zip from HF jaagli/ravenea)"
+    # The model is an Embedder: a spec string should be loaded with vlmcult.retrieval.encode.load_embedder.
+    model_kind = "embedder"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

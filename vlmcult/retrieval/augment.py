@@ -25,6 +25,8 @@ __all__ = [
     "cvqa_prompt",
     "cvqa_rag_sentence",
     "oracle_doc_ids",
+    "ravenea_cic_context",
+    "ravenea_cvqa_retrieval_text",
     "ravenea_doc_text",
     "retrieve_for_image",
 ]
@@ -61,6 +63,16 @@ def cic_rag_context(doc_texts: Sequence[str]) -> str:
     if not doc_texts:
         return " "
     return CIC_RAG_TEMPLATE.format(Retrieval=" ".join(doc_texts).strip())
+
+
+def ravenea_cvqa_retrieval_text(docs: str | Sequence[str]) -> str:
+    """`cvqa_rag_sentence` for one already joined document string or a list of documents."""
+    return cvqa_rag_sentence([docs] if isinstance(docs, str) else list(docs))
+
+
+def ravenea_cic_context(docs: str | Sequence[str]) -> str:
+    """`cic_rag_context` for one already joined document string or a list of documents."""
+    return cic_rag_context([docs] if isinstance(docs, str) else list(docs))
 
 
 def cvqa_prompt(question: str, options: Sequence[str], doc_texts: Sequence[str] = ()) -> str:

@@ -77,6 +77,13 @@ class Chunking:
         return {"mode": self.mode}
 
 
+def cultural_corpus_path() -> Path:
+    """The small cultural corpus shipped in the package (70 short descriptions of cultural artifacts)."""
+    from importlib.resources import files
+
+    return Path(str(files("vlmcult") / "data" / "cultural_corpus.jsonl"))
+
+
 def strip_headings(text: str) -> str:
     """Remove Markdown heading lines, then surrounding whitespace (RAVENEA's doc preprocessing)."""
     return HEADING_LINE.sub("", text).strip()

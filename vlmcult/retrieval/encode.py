@@ -41,16 +41,20 @@ def load_embedder(spec: str | Embedder, device: str | None = None, **options: An
     if backend == "sbert":
         from vlmcult.models import sbert
 
-        return sbert.load(rest, device=device, **options)
-    if backend == "openclip":
+        embedder: Any = sbert.load(rest, device=device, **options)
+    elif backend == "openclip":
         try:
             from vlmcult.models import openclip
         except ImportError:
             raise ModelError("the openclip: backend is not available in this installation") from None
-        return openclip.load(rest, device=device, **options)
-    if backend == "hf":
-        return load_hf_embedder(rest, device=device, **options)
-    raise ModelError(f"{backend!r} is not an embedder backend{did_you_mean(backend, EMBEDDER_PREFIXES)}")
+        embedder = openclip.load(rest, device=device, **options)
+    elif backend == "hf":
+        embedder = load_hf_embedder(rest, device=device, **options)
+    else:
+        raise ModelError(f"{backend!r} is not an embedder backend{did_you_mean(backend, EMBEDDER_PREFIXES)}")
+    if not getattr(embedder, "spec", None):
+        embedder.spec = spec  # what run records name as the model
+    return embedder
 
 
 def l2_normalise(vectors: np.ndarray) -> np.ndarray:
