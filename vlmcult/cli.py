@@ -269,21 +269,11 @@ _mount_track_commands()
 
 def main() -> None:
     """Console entry point: user errors are one line on stderr and exit code 2."""
-    import click
-
     try:
-        app(standalone_mode=False)
+        app()  # standalone: typer reports its own usage errors (exit 2) and exits
     except VlmcultError as exc:
         typer.echo(f"error: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}", err=True)
         sys.exit(2)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except click.Abort:
-        typer.echo("aborted", err=True)
-        sys.exit(130)
     except KeyboardInterrupt:
         typer.echo("interrupted: finished items are saved; rerun the same command to resume", err=True)
         sys.exit(130)

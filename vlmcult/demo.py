@@ -52,6 +52,12 @@ def run_demo(out: Path) -> Path:
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_progress_bar()  # the demo loads tiny models many times; their bars are noise
+    try:
+        from diffusers.utils import logging as diffusers_logging
+
+        diffusers_logging.disable_progress_bar()
+    except ImportError:
+        pass
     console = Console()
     started = time.perf_counter()
     out = Path(out)
@@ -147,10 +153,16 @@ def _track_steps() -> list[Any]:
         steps.append(retrieval_step)
     except ImportError:
         pass
-    try:
-        from vlmcult.generation.demo import demo_step as generation_step
-
-        steps.append(generation_step)
-    except ImportError:
-        pass
+    steps.append(_generation_step)
     return steps
+
+
+def _generation_step(out: Path, models: dict[str, Path], console: Any) -> dict[str, Any]:
+    """Text-to-image: tiny diffusers generation from cultural prompts, then the audit report."""
+    from vlmcult.generation.awareness import run_demo as run_t2i_demo
+
+    console.rule("Text-to-image audit: tiny SD pipeline, CLIP awareness, VLM judge, Vendi diversity")
+    report = run_t2i_demo(out, models)
+    console.print(f"audit report: {report}")
+    return {"title": "Text-to-image audit", "text": "generated images, awareness and diversity per country",
+            "link": report.name}

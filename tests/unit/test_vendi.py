@@ -91,6 +91,16 @@ def test_equal_to_vendi_score_package_on_clustered_data() -> None:
     assert vendi_score(small) == pytest.approx(vendi_score_K(K[:20, :20]), abs=1e-9)
 
 
+def test_torch_path_equals_numpy_path() -> None:
+    from vlmcult.metrics.vendi import _torch_vendi_score
+
+    X = clustered(400, 24)
+    for q in (0.5, 1, 2, "inf"):
+        # The GPU route runs the same float64 torch code; on the CPU it must agree with numpy.
+        assert _torch_vendi_score(X, q, "cpu") == pytest.approx(vendi_score(X, q, device="cpu"), abs=1e-9)
+    assert _torch_vendi_score(X[:10], 1, "cpu") == pytest.approx(vendi_score(X[:10]), abs=1e-9)
+
+
 def test_quality_weighted_vendi() -> None:
     X = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
     quality = [1.0, 0.5, 0.0]

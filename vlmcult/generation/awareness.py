@@ -101,65 +101,86 @@ def concept_samples(records: Sequence[dict[str, Any]]) -> dict[str, str]:
     return samples
 
 
-def load_images(run_dir: Path, records: Sequence[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, str]]:
-    """id -> RGB image for the decodable images; id -> one-line error for the rest."""
-    from vlmcult.images import decode_image
+class RunImages:
+    """A run's images, decoded on demand (a CUBE-1K run of 1024² images does not fit in memory at once).
 
-    images, errors = {}, {}
-    root = run_dir.resolve()
-    for record in records:
-        relative = str(record.get("image") or "")
-        path = (run_dir / relative).resolve()
-        if not relative or root not in path.parents:
-            errors[record["id"]] = f"image path {relative!r} is not inside the run directory"
-            continue
+    A path outside the run directory or a file that cannot be decoded is recorded in `errors` (id -> one line).
+    """
+
+    def __init__(self, run_dir: Path, records: Sequence[dict[str, Any]]) -> None:
+        self.paths: dict[str, Path] = {}
+        self.errors: dict[str, str] = {}
+        root = run_dir.resolve()
+        for record in records:
+            relative = str(record.get("image") or "")
+            path = (run_dir / relative).resolve()
+            if not relative or root not in path.parents:
+                self.errors[record["id"]] = f"image path {relative!r} is not inside the run directory"
+            else:
+                self.paths[record["id"]] = path
+
+    def load(self, image_id: str) -> Any | None:
+        """The RGB image, or None (and an entry in `errors`) when it cannot be decoded."""
+        from vlmcult.images import decode_image
+
+        if image_id in self.errors:
+            return None
         try:
-            images[record["id"]] = decode_image(path)
+            return decode_image(self.paths[image_id])
         except DataError as exc:
-            errors[record["id"]] = str(exc)
-    return images, errors
+            self.errors[image_id] = str(exc)
+            return None
+
+    def load_batch(self, image_ids: Sequence[str]) -> dict[str, Any]:
+        loaded = {image_id: self.load(image_id) for image_id in image_ids}
+        return {image_id: image for image_id, image in loaded.items() if image is not None}
 
 
-def clip_scores(
-    records: Sequence[dict[str, Any]], images: dict[str, Any], clip_model: Any, batch_size: int = 16
-) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
-    """Per image: clip_alignment, country_accuracy (+ predicted country); and id -> image embedding."""
-    import numpy as np
+class ClipScorer:
+    """CLIP alignment with the image's prompt and zero-shot country identification among the run's countries."""
 
-    ids = [r["id"] for r in records if r["id"] in images]
-    embeddings: dict[str, Any] = {}
-    for start in range(0, len(ids), batch_size):
-        batch = ids[start : start + batch_size]
-        vectors = np.asarray(clip_model.embed_images([images[i] for i in batch]), dtype=np.float64)
-        embeddings.update(zip(batch, vectors))
-    prompts = sorted({r["prompt"] for r in records})
-    prompt_vectors = dict(zip(prompts, np.asarray(clip_model.embed_texts(prompts), dtype=np.float64)))
-    countries = sorted({r["country"] for r in records if r.get("country")})
-    country_vectors = (
-        np.asarray(clip_model.embed_texts([COUNTRY_TEMPLATE.format(country=c) for c in countries]), dtype=np.float64)
-        if len(countries) >= 2 else None
-    )
-    results: dict[str, dict[str, Any]] = {}
-    for record in records:
-        if record["id"] not in embeddings:
-            continue
-        vector = embeddings[record["id"]]
-        entry: dict[str, Any] = {"clip_alignment": float(vector @ prompt_vectors[record["prompt"]])}
-        if country_vectors is not None and record.get("country"):
-            predicted = countries[int(np.argmax(country_vectors @ vector))]
-            entry["clip_country"] = predicted
-            entry["country_accuracy"] = float(predicted == record["country"])
-        results[record["id"]] = entry
-    return results, embeddings
+    def __init__(self, clip_model: Any, records: Sequence[dict[str, Any]]) -> None:
+        import numpy as np
+
+        self.model = clip_model
+        prompts = sorted({r["prompt"] for r in records})
+        self.prompt_vectors = dict(zip(prompts, np.asarray(clip_model.embed_texts(prompts), dtype=np.float64)))
+        self.countries = sorted({r["country"] for r in records if r.get("country")})
+        self.country_vectors = (
+            np.asarray(clip_model.embed_texts([COUNTRY_TEMPLATE.format(country=c) for c in self.countries]),
+                       dtype=np.float64)
+            if len(self.countries) >= 2 else None
+        )
+
+    def score(self, records: Sequence[dict[str, Any]], images: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Per image: clip_alignment, country_accuracy, clip_country; and id -> image embedding."""
+        import numpy as np
+
+        batch = [r for r in records if r["id"] in images]
+        if not batch:
+            return {}, {}
+        vectors = np.asarray(self.model.embed_images([images[r["id"]] for r in batch]), dtype=np.float64)
+        results, embeddings = {}, {}
+        for record, vector in zip(batch, vectors):
+            embeddings[record["id"]] = vector
+            entry: dict[str, Any] = {"clip_alignment": float(vector @ self.prompt_vectors[record["prompt"]])}
+            if self.country_vectors is not None and record.get("country"):
+                predicted = self.countries[int(np.argmax(self.country_vectors @ vector))]
+                entry["clip_country"] = predicted
+                entry["country_accuracy"] = float(predicted == record["country"])
+            results[record["id"]] = entry
+        return results, embeddings
 
 
 def judge_scores(
-    records: Sequence[dict[str, Any]], images: dict[str, Any], judge: Any, batch_size: int = 16
+    records: Sequence[dict[str, Any]], images: dict[str, Any], judge: Any, samples: dict[str, str]
 ) -> dict[str, dict[str, Any]]:
-    """Per image: faithfulness yes/no and CUBE's geo-tag (continent, country, artifact)."""
+    """Per image: faithfulness yes/no and CUBE's geo-tag (continent, country, artifact), in one judge call.
+
+    `samples` is concept -> artifact examples for the geo-tag prompt (`concept_samples` of the whole run).
+    """
     from vlmcult.types import Request
 
-    samples = concept_samples(records)
     jobs: list[tuple[str, str, Any]] = []  # (id, kind, request)
     for record in records:
         if record["id"] not in images:
@@ -176,28 +197,68 @@ def judge_scores(
             concept_space_samples=samples.get(str(record.get("concept") or ""), DEFAULT_CONCEPT_SAMPLES["clothing"]),
         )
         jobs.append((record["id"], "geo_tag", Request(parts=[image, geo_prompt], max_new_tokens=48)))
+    if not jobs:
+        return {}
     by_id = {r["id"]: r for r in records}
     results: dict[str, dict[str, Any]] = {}
-    for start in range(0, len(jobs), batch_size):
-        batch = jobs[start : start + batch_size]
-        outputs = judge.generate([job[2] for job in batch])
-        for (image_id, kind, _), output in zip(batch, outputs):
-            entry = results.setdefault(image_id, {})
-            if isinstance(output, Exception):
-                entry.setdefault("scorer_errors", []).append(f"judge {kind}: {output}".splitlines()[0])
-                continue
-            text = str(output)
-            if kind == "faithfulness":
-                entry["judge_faithfulness_output"] = text
-                entry["judge_faithfulness"] = parse_yes_no(text)
-            else:
-                entry["geo_tag_output"] = text
-                tag = parse_geo_tag(text)
-                entry["geo_tag"] = list(tag) if tag else None
-                country = by_id[image_id].get("country")
-                if tag and country:
-                    entry["geo_country_match"] = float(normalise_country(tag[1]) == normalise_country(country))
+    outputs = judge.generate([job[2] for job in jobs])
+    for (image_id, kind, _), output in zip(jobs, outputs):
+        entry = results.setdefault(image_id, {})
+        if isinstance(output, Exception):
+            entry.setdefault("scorer_errors", []).append(f"judge {kind}: {output}".splitlines()[0])
+            continue
+        text = str(output)
+        if kind == "faithfulness":
+            entry["judge_faithfulness_output"] = text
+            entry["judge_faithfulness"] = parse_yes_no(text)
+        else:
+            entry["geo_tag_output"] = text
+            tag = parse_geo_tag(text)
+            entry["geo_tag"] = list(tag) if tag else None
+            country = by_id[image_id].get("country")
+            if tag and country:
+                entry["geo_country_match"] = float(normalise_country(tag[1]) == normalise_country(country))
     return results
+
+
+def score_run(
+    run_dir: Path,
+    records: Sequence[dict[str, Any]],
+    clip_model: Any | None,
+    judge_model: Any | None,
+    batch_size: int = 16,
+    progress: bool = True,
+) -> tuple[dict[str, dict[str, Any]], dict[str, Any], RunImages]:
+    """Stream a run's images in batches through the scorers: (id -> scores, id -> CLIP embedding, images)."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    images = RunImages(run_dir, records)
+    clip = ClipScorer(clip_model, records) if clip_model is not None else None
+    samples = concept_samples(records)
+    per_image: dict[str, dict[str, Any]] = {r["id"]: {} for r in records}
+    embeddings: dict[str, Any] = {}
+    columns = (TextColumn("scoring"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, disable=not progress, transient=True) as bar:
+        task = bar.add_task("score", total=len(records))
+        for start in range(0, len(records), batch_size):
+            batch = records[start : start + batch_size]
+            loaded = images.load_batch([r["id"] for r in batch])  # also finds the undecodable ones
+            if clip is not None:
+                scores, vectors = clip.score(batch, loaded)
+                embeddings.update(vectors)
+                for image_id, entry in scores.items():
+                    per_image[image_id].update(entry)
+            if judge_model is not None:
+                for image_id, entry in judge_scores(batch, loaded, judge_model, samples).items():
+                    per_image[image_id].update(entry)
+            bar.advance(task, len(batch))
+    return per_image, embeddings, images
 
 
 RATING_COLUMNS = ("run", "id", "prompt_id", "country", "concept", "prompt", "image", "faithfulness", "realism")
@@ -325,22 +386,14 @@ def run_audit(
     for name, run_dir in zip(names, run_dirs):
         records = manifests[name]
         _say(progress, f"auditing {run_dir} ({len(records)} images)")
-        images, errors = load_images(run_dir, records)
-        if not images:
+        per_image, embeddings, images = score_run(run_dir, records, clip_model, judge_model, batch_size, progress)
+        errors = images.errors
+        if len(errors) == len(records):
             raise DataError(f"{run_dir}: none of its {len(records)} images can be decoded (first error: "
-                            f"{next(iter(errors.values()), 'none')})")
-        per_image: dict[str, dict[str, Any]] = {r["id"]: {} for r in records}
-        embeddings: dict[str, Any] = {}
-        if clip_model is not None:
-            scores, embeddings = clip_scores(records, images, clip_model, batch_size)
-            for image_id, entry in scores.items():
-                per_image[image_id].update(entry)
-        if judge_model is not None:
-            for image_id, entry in judge_scores(records, images, judge_model, batch_size).items():
-                per_image[image_id].update(entry)
+                            f"{next(iter(errors.values()))})")
         if human is not None:
-            for image_id in per_image:
-                per_image[image_id].update(human.get((name, image_id), {}))
+            for image_id, entry in per_image.items():
+                entry.update(human.get((name, image_id), {}))
         awareness = []
         for record in records:
             entry = per_image[record["id"]]
@@ -374,7 +427,7 @@ def run_audit(
             "n_errors": len(errors),
             "scorers": {"clip": _spec(clip), "judge": _spec(judge), "ratings": str(ratings) if ratings else None},
             "unparsed": {
-                "judge_faithfulness": sum(1 for a in judged if a.get("judge_faithfulness") is None),
+                "judge_faithfulness": sum(1 for a in judged if a["scores"].get("judge_faithfulness") is None),
                 "geo_tag": sum(1 for a in tagged if not a.get("geo_tag")),
             },
             "metrics": overall,
@@ -478,3 +531,31 @@ def _say(enabled: bool, message: str) -> None:
         import sys
 
         print(message, file=sys.stderr)
+
+
+DEMO_PROMPTS = [  # CUBE-1K-style prompts (its templates) for the offline demo
+    ("demo-jp-cuisine", "A high resolution image of onigiri from Japanese cuisine, realistic", "Japan", "cuisine", "onigiri"),
+    ("demo-ng-cuisine", "A high resolution image of jollof rice from Nigerian cuisine, realistic", "Nigeria", "cuisine",
+     "jollof rice"),
+    ("demo-in-landmarks", "A panoramic view of Taj Mahal in India, realistic", "India", "landmarks", "Taj Mahal"),
+    ("demo-br-art", "An image of capoeira performance from Brazil, realistic", "Brazil", "art", "capoeira"),
+]
+
+
+def run_demo(out_dir: str | os.PathLike[str], tiny_models: dict[str, Path], images_per_prompt: int = 4) -> Path:
+    """The demo's text-to-image part: tiny diffusers generation + audit (tiny CLIP, tiny VLM judge), offline.
+
+    `tiny_models` is `vlmcult.testing.tiny.make_tiny_models(...)`'s {"sd", "clip", "vlm"} folders.
+    Returns the report path (`out_dir/t2i-report.html`).
+    """
+    from vlmcult.generation.generate import generate_images
+    from vlmcult.generation.prompts import PromptItem
+
+    out_dir = Path(out_dir)
+    items = [PromptItem(id=i, prompt=p, country=c, concept=k, name=n) for i, p, c, k, n in DEMO_PROMPTS]
+    generate_images(f"diffusers:{tiny_models['sd']}", items, out_dir / "t2i-run", images_per_prompt=images_per_prompt,
+                    steps=2, size="64x64", batch_size=8, progress=False)
+    report = out_dir / "t2i-report.html"
+    run_audit([out_dir / "t2i-run"], out=report, clip=f"openclip:local-dir:{tiny_models['clip']}",
+              judge=f"hf:{tiny_models['vlm']}", progress=False)
+    return report

@@ -102,6 +102,12 @@ def _versions() -> dict[str, str]:
     return versions
 
 
+def _git_revision() -> str | None:
+    from vlmcult.runner import git_revision
+
+    return git_revision()
+
+
 def _check_same_settings(out: Path, settings: dict[str, Any]) -> None:
     path = out / RUN_RECORD
     if not path.is_file():
@@ -190,6 +196,7 @@ def generate_images(
         "n_prompts": len(items),
         "n_images": len(jobs),
         "versions": _versions(),
+        "git_revision": _git_revision(),
         "command": " ".join(sys.argv),
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
@@ -217,7 +224,13 @@ def _load_generator(model: str | Any, device: str | None, dtype: str | None) -> 
 
 def _run_batches(generator: Any, todo: list[ImageJob], out: Path, settings: dict[str, Any], batch_size: int,
                  progress: bool) -> None:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     columns = (TextColumn("generating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with JsonlAppender(out / MANIFEST) as manifest, Progress(*columns, disable=not progress, transient=True) as bar:

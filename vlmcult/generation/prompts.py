@@ -103,7 +103,7 @@ def _fetch(url: str, what: str, flag: str = "--data") -> bytes:
     try:
         with urllib.request.urlopen(url, timeout=30) as response:
             return response.read()
-    except Exception as exc:  # offline, DNS, HTTP errors: all mean "give a local copy"
+    except Exception as exc:  # noqa: BLE001 - offline, DNS, HTTP errors: all mean "give a local copy"
         raise DataError(
             f"cannot download {what} from {url} ({type(exc).__name__}); download it and pass {flag} PATH"
         ) from None

@@ -83,18 +83,27 @@ def vendi_score_K(K: Any, q: float | str = 1) -> float:
     return entropy_score(np.linalg.eigvalsh(K / n), q)
 
 
-def _normalised_rows(X: Any) -> np.ndarray:
-    X = np.asarray(X, dtype=np.float64)
+_GRAM_CHUNK_ROWS = 8192  # rows cast to float64 at a time: 32 MB at d = 512 instead of a full float64 copy
+
+
+def _check_embeddings(X: Any) -> np.ndarray:
+    X = np.asarray(X)
     if X.ndim != 2:
         raise DataError(f"Vendi embeddings must be a 2-d array (n samples × d), got shape {X.shape}")
     if X.shape[0] == 0:
         raise DataError("Vendi score of an empty set is undefined: give at least one sample")
-    if not np.isfinite(X).all():
+    return X
+
+
+def _normalised_chunk(chunk: np.ndarray, offset: int) -> np.ndarray:
+    rows = np.array(chunk, dtype=np.float64)  # a copy: the caller's array is never changed
+    if not np.isfinite(rows).all():
         raise DataError("Vendi embeddings contain NaN or infinite values")
-    norms = np.linalg.norm(X, axis=1, keepdims=True)
+    norms = np.linalg.norm(rows, axis=1, keepdims=True)
     if (norms == 0).any():
-        raise DataError(f"Vendi embeddings: row {int(np.flatnonzero(norms[:, 0] == 0)[0])} is all zeros")
-    return X / norms
+        raise DataError(f"Vendi embeddings: row {offset + int(np.flatnonzero(norms[:, 0] == 0)[0])} is all zeros")
+    rows /= norms
+    return rows
 
 
 def _use_cuda(device: str | None) -> bool:
@@ -116,22 +125,33 @@ def vendi_score(X: Any, q: float | str = 1, device: str | None = None) -> float:
     "cpu" or "cuda" force one.
     """
     if _use_cuda(device):
-        import torch
-
-        rows = torch.as_tensor(np.asarray(X), dtype=torch.float64, device=device or "cuda")
-        if rows.ndim != 2 or rows.shape[0] == 0:
-            raise DataError(f"Vendi embeddings must be a non-empty n × d array, got shape {tuple(rows.shape)}")
-        norms = rows.norm(dim=1, keepdim=True)
-        if bool((norms == 0).any()) or not bool(torch.isfinite(rows).all()):
-            return vendi_score(X, q, device="cpu")  # the CPU path says which row is bad
-        rows = rows / norms
-        gram = rows.T @ rows / rows.shape[0]
-        return entropy_score(torch.linalg.eigvalsh(gram).cpu().numpy(), q)
-    rows = _normalised_rows(X)
-    n, d = rows.shape
+        return _torch_vendi_score(X, q, device or "cuda")
+    X = _check_embeddings(X)
+    n, d = X.shape
     if n <= d:  # the n×n kernel is the smaller matrix
+        rows = _normalised_chunk(X, 0)
         return entropy_score(np.linalg.eigvalsh(rows @ rows.T / n), q)
-    return entropy_score(np.linalg.eigvalsh(rows.T @ rows / n), q)
+    gram = np.zeros((d, d), dtype=np.float64)
+    for start in range(0, n, _GRAM_CHUNK_ROWS):
+        rows = _normalised_chunk(X[start : start + _GRAM_CHUNK_ROWS], start)
+        gram += rows.T @ rows
+    return entropy_score(np.linalg.eigvalsh(gram / n), q)
+
+
+def _torch_vendi_score(X: Any, q: float | str, device: str) -> float:
+    """The dual on a torch device (float64 throughout); bad rows are reported by the numpy path."""
+    import torch
+
+    rows = torch.as_tensor(_check_embeddings(X), device=device).to(torch.float64)
+    norms = rows.norm(dim=1, keepdim=True)
+    if bool((norms == 0).any()) or not bool(torch.isfinite(rows).all()):
+        return vendi_score(X, q, device="cpu")
+    rows = rows / norms
+    if rows.shape[0] <= rows.shape[1]:
+        matrix = rows @ rows.T / rows.shape[0]
+    else:
+        matrix = rows.T @ rows / rows.shape[0]
+    return entropy_score(torch.linalg.eigvalsh(matrix).cpu().numpy(), q)
 
 
 def _quality_mean(quality: Any, n: int) -> float:
