@@ -81,17 +81,21 @@ def iter_jsonl(path: Path) -> Iterator[dict[str, Any]]:
     if not path.is_file():
         raise DataError(f"file not found: {path}")
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise DataError(f"{path} is not UTF-8") from None
-    if True:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                raise DataError(f"{path}: line {number} is not valid JSON") from None
-            if not isinstance(row, dict):
-                raise DataError(f"{path}: line {number} is not a JSON object")
-            yield row
+    yield from parse_jsonl(text, path)
+
+
+def parse_jsonl(text: str, path: Path) -> Iterator[dict[str, Any]]:
+    """JSON objects, one per non-blank line of `text` (read from `path`, named in errors)."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            raise DataError(f"{path}: line {number} is not valid JSON") from None
+        if not isinstance(row, dict):
+            raise DataError(f"{path}: line {number} is not a JSON object")
+        yield row

@@ -241,22 +241,16 @@ def _rows_from_file(path: Path) -> tuple[list[dict[str, Any]], set[str]]:
         columns = {c.strip() for c in (reader.fieldnames or []) if c}
         rows = [{(k or "").strip(): v for k, v in row.items()} for row in reader]
         return rows, columns
-    rows = []
-    lines = text.splitlines()
     if path.suffix.lower() == ".json" and text.lstrip().startswith("["):
-        loaded = json.loads(text)
+        try:
+            loaded = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{path} is not valid JSON (line {exc.lineno})") from None
         rows = [r for r in loaded if isinstance(r, dict)]
     else:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                raise DataError(f"{path}: line {number} is not valid JSON") from None
-            if not isinstance(row, dict):
-                raise DataError(f"{path}: line {number} is not a JSON object")
-            rows.append(row)
+        from vlmcult.datasource import parse_jsonl
+
+        rows = list(parse_jsonl(text, path))
     columns = set().union(*(row.keys() for row in rows)) if rows else set()
     return rows, columns
 
