@@ -46,7 +46,7 @@ def compare_runs(run_a: str | Path, run_b: str | Path, metric: str | None = None
         metric = per_item[0]
     elif metric not in per_item:
         raise DataError(f"metric {metric!r} has no per-item scores in both runs (choose from: {', '.join(per_item)})")
-    group_keys = sorted(set(results_a.get("groups", {})) & set(results_b.get("groups", {})))
+    group_keys = [key for key in results_a.get("groups", {}) if key in results_b.get("groups", {})]
     comparison = stats.paired_difference(records_a, records_b, metric, group_keys, n_resamples, seed)
     comparison.update({"benchmark": results_a["benchmark"], "a": {"run": str(run_a), "model": results_a["model"],
                        "variant": results_a["variant"]}, "b": {"run": str(run_b), "model": results_b["model"],

@@ -165,7 +165,7 @@ def compare_command(
     run_a: Path = typer.Argument(..., help="Baseline run directory."),
     run_b: Path = typer.Argument(..., help="Run directory to compare against the baseline."),
     metric: Optional[str] = typer.Option(None, "--metric", help="Metric (default: the benchmark's first)."),
-    group: str = typer.Option("country", "--group", help="Group key for the table."),
+    group: Optional[str] = typer.Option(None, "--group", help="Only this group key (default: every key)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Paired difference B - A on shared ids, overall and per group, with bootstrap CIs."""
@@ -175,28 +175,34 @@ def compare_command(
     if as_json:
         typer.echo(json.dumps(comparison, indent=2))
         return
+    if group is not None and group not in comparison["groups"]:
+        raise ConfigError(f"no group key {group!r} in these runs (have: {', '.join(comparison['groups']) or 'none'})")
     print_comparison(comparison, group)
 
 
-def print_comparison(comparison: dict[str, Any], group: str = "country") -> None:
+def print_comparison(comparison: dict[str, Any], group: str | None = "country") -> None:
+    """The paired difference overall, then one table per group key (or only `group`)."""
     from rich.console import Console
     from rich.table import Table
 
     console = Console()
-    metric = comparison["metric"]
-    table = Table(title=f"{comparison['benchmark']}: {metric}, B - A (A={comparison['a']['model']} "
-                        f"{comparison['a']['variant']}, B={comparison['b']['model']} {comparison['b']['variant']})")
-    for column in (group, "A", "B", "B - A", "95% CI", "n"):
-        table.add_column(column, justify="left" if column == group else "right")
+    console.print(f"[bold]{comparison['benchmark']}[/]: {comparison['metric']}, B - A on shared ids\n"
+                  f"  A = {comparison['a']['model']} {comparison['a']['variant']}  ({comparison['a']['run']})\n"
+                  f"  B = {comparison['b']['model']} {comparison['b']['variant']}  ({comparison['b']['run']})")
+    keys = [group] if group is not None else list(comparison["groups"]) or [None]
+    for key in keys:
+        table = Table(title=f"by {key}" if key else None)
+        for column in (key or "", "A", "B", "B - A", "95% CI", "n"):
+            table.add_column(column, justify="right" if column in ("A", "B", "B - A", "95% CI", "n") else "left")
 
-    def add(name: str, row: dict[str, Any]) -> None:
-        table.add_row(name, _fmt(row["a"]), _fmt(row["b"]),
-                      "—" if row["diff"] is None else f"{row['diff']:+.3f}", _ci(row["ci95"]), str(row["n"]))
+        def add(name: str, row: dict[str, Any]) -> None:
+            table.add_row(name, _fmt(row["a"]), _fmt(row["b"]),
+                          "—" if row["diff"] is None else f"{row['diff']:+.3f}", _ci(row["ci95"]), str(row["n"]))
 
-    add("overall", comparison["overall"])
-    for name, row in comparison["groups"].get(group, {}).items():
-        add(name, row)
-    console.print(table)
+        add("overall", comparison["overall"])
+        for name, row in comparison["groups"].get(key, {}).items() if key else []:
+            add(name, row)
+        console.print(table)
 
 
 @app.command("list")

@@ -228,8 +228,8 @@ def _prepared_batches(
                 worker.join(timeout=0.05)
 
 
-def _samples_to_run(benchmark: Benchmark, done: set[str], limit: int | None,
-                    only: set[str] | None = None) -> Iterator[Sample]:
+def _samples_to_run(benchmark: Benchmark, done: set[str], limit: int | None) -> Iterator[Sample]:
+    """The benchmark's samples up to `limit`, minus finished ids; a duplicated id is a data error."""
     seen: set[str] = set()
     for count, sample in enumerate(benchmark.load()):
         if limit is not None and count >= limit:
@@ -237,7 +237,7 @@ def _samples_to_run(benchmark: Benchmark, done: set[str], limit: int | None,
         if sample.id in seen:
             raise DataError(f"sample id {sample.id!r} appears twice in the data")
         seen.add(sample.id)
-        if sample.id in done or (only is not None and sample.id not in only):
+        if sample.id in done:
             continue
         yield sample
 

@@ -25,8 +25,8 @@ class Request:
 
     @property
     def text(self) -> str:
-        """All text parts joined: the prompt as it is recorded in predictions.jsonl."""
-        return "\n".join(part for part in self.parts if isinstance(part, str))
+        """All text parts in order, as sent (backends pass each part on as it is): the recorded prompt."""
+        return "".join(part for part in self.parts if isinstance(part, str))
 
     @property
     def images(self) -> list[Any]:

@@ -14,8 +14,8 @@ import pytest
 from PIL import Image
 
 from vlmcult.benchmarks import gimmick
-from vlmcult.benchmarks.gimmick import GimmickCOQA, GimmickSIVQA, parse_letter
-from vlmcult.errors import DataError
+from vlmcult.benchmarks.gimmick import GimmickCKT, GimmickCOQA, GimmickSIVQA, parse_letter
+from vlmcult.errors import ConfigError, DataError
 from vlmcult.judges import Judge
 from vlmcult.runner import evaluate
 from vlmcult.types import Request
@@ -148,6 +148,17 @@ def test_sivqa_missing_column_is_one_line(tmp_path: Path) -> None:
 
 
 # -- COQA ----------------------------------------------------------------------------------------
+def _png_sized(color: tuple[int, int, int], size: tuple[int, int]) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+# Each sample's `stacked_images` is one 42x16 grid (the size the official `stack_images` gives two 16x16
+# images in 2 columns with its default 10 px gap), blue, so a test can tell it from the 16x16 grey `images`.
+STACKED = {"bytes": _png_sized((0, 0, 255), (42, 16)), "path": None}
+
+
 @pytest.fixture()
 def coqa_file(tmp_path: Path) -> Path:
     image = {"bytes": _png((9, 9, 9)), "path": None}
@@ -159,6 +170,7 @@ def coqa_file(tmp_path: Path) -> Path:
             "countries": ["Korea"],
             "regions": [ASIA],
             "images": [image, image],
+            "stacked_images": STACKED,
         },
         {
             "sample_uuid": "u2",
@@ -167,6 +179,7 @@ def coqa_file(tmp_path: Path) -> Path:
             "countries": ["Iran", "Iraq"],
             "regions": [ASIA, ARAB],
             "images": [image],
+            "stacked_images": STACKED,
         },
         {
             "sample_uuid": "u3",
@@ -175,6 +188,7 @@ def coqa_file(tmp_path: Path) -> Path:
             "countries": ["Spain"],
             "regions": [ASIA, ARAB, WEST, "Eastern European States"],
             "images": [image],
+            "stacked_images": STACKED,
         },
     ]
     return _write_parquet(tmp_path / "coqa.parquet", rows)
@@ -209,18 +223,124 @@ def test_coqa_countries_use_distractors_from_own_regions(coqa_file: Path) -> Non
     assert set(samples[1].fields["options"]) <= pool and "Iraq" not in samples[1].fields["options"]
 
 
+def _options_text(options: list[str]) -> str:
+    return "".join(f"{letter}. {option}\n" for letter, option in zip("ABCD", options))
+
+
 def test_coqa_prompt_exact(coqa_file: Path) -> None:
     bench = GimmickCOQA(coqa_file, {"target": "regions", "input": "both"})
     sample = next(iter(bench.load()))
     options = sample.fields["options"]
-    assert bench.prompt(sample) == (
+    task = (
         "From which of the following regions does the cultural event or facet with the title `Kimjang` shown in the "
         "images originate? Choose from the following options and output only the corresponding letter.\n\n"
-        + "".join(f"{letter}. {option}\n" for letter, option in zip("ABCD", options))
-        + "\n\nYour answer letter:"
+        + _options_text(options)
+        + "\n\nYour answer letter:\n\n"
     )
+    # Officially: "{IMAGE_PLACEHOLDERS}\n{TASK_PROMPT}\n\n{OPTIONS}\n\nYour answer letter: ", stripped, plus
+    # "\n\n" from apply_gimmick_prompt_template; one placeholder per image, joined by newlines.
+    assert bench.prompt(sample, 2) == "<image_placeholder>\n<image_placeholder>\n" + task
     requests = bench.build_requests(sample, bench.decode(sample))
-    assert len(requests[0].images) == 2 and requests[0].choice_labels == ["A", "B", "C", "D"]
+    assert requests[0].choice_labels == ["A", "B", "C", "D"] and requests[0].choices == options
+    parts = requests[0].parts
+    assert len(requests[0].images) == 2 and [p for p in parts if isinstance(p, str)] == ["\n", "\n" + task]
+    assert [isinstance(p, str) for p in parts] == [False, True, False, True]
+    text_only = GimmickCOQA(coqa_file, {"target": "regions", "input": "text"})
+    sample = next(iter(text_only.load()))
+    assert text_only.build_requests(sample, text_only.decode(sample))[0].parts == [
+        "From which of the following regions does the cultural event or facet with the title `Kimjang` originate? "
+        "Choose from the following options and output only the corresponding letter.\n\n"
+        + _options_text(sample.fields["options"])
+        + "\n\nYour answer letter:\n\n"
+    ]
+
+
+def _is_stacked(image: Image.Image) -> bool:
+    return image.size == (42, 16) and image.getpixel((5, 5)) == (0, 0, 255)
+
+
+def test_coqa_images_all_and_stacked(coqa_file: Path, tmp_path: Path) -> None:
+    def run(images: str) -> list[Request]:
+        model = ScriptedVLM({})
+        evaluate(
+            "gimmick-coqa",
+            model,
+            data=coqa_file,
+            variant={"input": "image", "images": images},
+            out=tmp_path / images,
+            progress=False,
+            n_resamples=5,
+            batch_size=1,
+        )
+        return model.requests
+
+    bench = GimmickCOQA(coqa_file)
+    assert bench.variant["images"] == "all"  # the default sends every image, as before
+    options = [s.fields["options"] for s in bench.load()]
+    task = (
+        "In which of the following regions does the event shown in the images take place? Choose from the "
+        "following options and output only the corresponding letter.\n\n{options}\n\nYour answer letter:\n\n"
+    )
+    every = run("all")
+    # u1 has two images: two placeholders, "\n" between them; u2's two items have one each.
+    assert [len(r.images) for r in every] == [2, 1, 1]
+    assert not any(_is_stacked(image) for r in every for image in r.images)
+    assert [p for p in every[0].parts if isinstance(p, str)] == [
+        "\n",
+        "\n" + task.format(options=_options_text(options[0])),
+    ]
+    assert [isinstance(p, str) for p in every[0].parts] == [False, True, False, True]
+    assert every[1].parts[1] == "\n" + task.format(options=_options_text(options[1]))
+    stacked = run("stacked")
+    for request, item_options in zip(stacked, options):
+        # One grid image, one placeholder: the image, then the text after "<image_placeholder>".
+        assert len(request.parts) == 2 and _is_stacked(request.parts[0])
+        assert request.parts[1] == "\n" + task.format(options=_options_text(item_options))
+    # The options are the same draws whichever images are sent.
+    assert [r.choices for r in stacked] == options
+
+
+def test_stacked_images_errors(coqa_file: Path, tmp_path: Path) -> None:
+    image = {"bytes": _png((9, 9, 9)), "path": None}
+    rows = [
+        {"sample_uuid": "u1", "title": "T", "description": "D", "countries": ["Korea"], "regions": [ASIA]},
+    ]
+    no_column = _write_parquet(tmp_path / "old.parquet", [{**rows[0], "images": [image]}])
+    with pytest.raises(DataError, match="lacks the required column 'stacked_images'") as error:
+        list(GimmickCOQA(no_column, {"images": "stacked"}).load())
+    assert "\n" not in str(error.value)
+    assert len(list(GimmickCOQA(no_column).load())) == 1  # images=all does not need the column
+    with pytest.raises(ConfigError, match="images=stacked"):
+        GimmickCOQA(coqa_file, {"input": "text", "images": "stacked"})
+    with pytest.raises(ConfigError, match="images=stacked"):
+        GimmickCKT(coqa_file, {"task": "describe-title", "images": "stacked"})
+    # An empty cell is an error for that item only.
+    empty = _write_parquet(
+        tmp_path / "empty.parquet",
+        [
+            {**rows[0], "images": [image], "stacked_images": STACKED},
+            {**rows[0], "sample_uuid": "u2", "images": [image], "stacked_images": None},
+            {**rows[0], "sample_uuid": "u3", "images": [image], "stacked_images": {"bytes": b"", "path": None}},
+        ],
+    )
+    model = ScriptedVLM({})
+    results = evaluate(
+        "gimmick-coqa",
+        model,
+        data=empty,
+        variant={"images": "stacked"},
+        out=tmp_path / "r",
+        progress=False,
+        n_resamples=5,
+        max_error_rate=1.0,
+    )
+    assert results["n"] == 3 and results["n_errors"] == 2 and len(model.requests) == 1
+    records = {
+        json.loads(line)["id"]: json.loads(line)
+        for line in (tmp_path / "r" / "predictions.jsonl").read_text().splitlines()
+    }
+    assert "'stacked_images' is empty" in records[f"u2-{ASIA}"]["error"]
+    assert "'stacked_images' is empty" in records[f"u3-{ASIA}"]["error"]
 
 
 def test_parse_letter() -> None:
@@ -278,11 +398,16 @@ def test_ckt_prompt_and_bert_score(coqa_file: Path, tmp_path: Path) -> None:
         bert_layers=2,
     )
     first = model.requests[0]
-    assert first.parts[0] == (
-        "Your task is it to write a brief essay about the cultural event or facet depicted by "
-        "the following images. It has the title 'Kimjang'. \n\n"
-    )
-    assert len(first.images) == 2 and first.parts[-1] == "\n\nYour answer: "
+    # Officially "{TASK_PROMPT}\n\n{IMAGE_PLACEHOLDERS}\n\nYour answer: " + "\n\n", the placeholders joined by "\n".
+    assert [p for p in first.parts if isinstance(p, str)] == [
+        (
+            "Your task is it to write a brief essay about the cultural event or facet depicted by "
+            "the following images. It has the title 'Kimjang'. \n\n"
+        ),
+        "\n",
+        "\n\nYour answer: \n\n",
+    ]
+    assert [isinstance(p, str) for p in first.parts] == [True, False, True, False, True] and len(first.images) == 2
     _, _, f1 = bert_score.score(
         ["Making kimchi.", "A spring festival."],
         ["Making kimchi.", "New year."],
@@ -306,9 +431,28 @@ def test_ckt_prompt_and_bert_score(coqa_file: Path, tmp_path: Path) -> None:
         bert_layers=2,
     )
     assert text_only.requests[0].parts == [
-        "Your task is it to write a brief essay about the cultural event or facet with the title 'Kimjang'. "
-        "\n\n\n\nYour answer: "
+        (
+            "Your task is it to write a brief essay about the cultural event or facet with the title 'Kimjang'. "
+            "\n\n\n\nYour answer: \n\n"
+        )
     ]
+
+
+def test_ckt_images_all_and_stacked(coqa_file: Path) -> None:
+    task = "Your task is it to name the cultural event or facet depicted by the following images. Answer brief and concise. "
+    every = GimmickCKT(coqa_file, {"task": "name-images"})
+    assert every.variant["images"] == "all"
+    sample = next(iter(every.load()))
+    request = every.build_requests(sample, every.decode(sample))[0]
+    assert len(request.images) == 2 and not any(_is_stacked(image) for image in request.images)
+    assert [p for p in request.parts if isinstance(p, str)] == [task + "\n\n", "\n", "\n\nYour answer: \n\n"]
+    stacked = GimmickCKT(coqa_file, {"task": "name-images", "images": "stacked"})
+    sample = next(iter(stacked.load()))
+    request = stacked.build_requests(sample, stacked.decode(sample))[0]
+    assert len(request.parts) == 3 and _is_stacked(request.parts[1])
+    assert request.parts[0] == task + "\n\n" and request.parts[2] == "\n\nYour answer: \n\n"
+    # The judge's question is the official full prompt, placeholder included (lmm_judge.py: sample["prompt"]).
+    assert stacked._judge_question(sample, 1) == task + "\n\n<image_placeholder>\n\nYour answer: \n\n"
 
 
 # -- VVQA ----------------------------------------------------------------------------------------

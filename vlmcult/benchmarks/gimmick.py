@@ -6,7 +6,9 @@ Data: HF `floschne/gimmick-sivqa`, `floschne/gimmick-coqa` (COQA and CKT) and `f
 (split `test`), or local parquet (JSONL also for VVQA) with the official columns:
 * sivqa: `question_id`, `question`, `answer`, `countries` (list), `regions` (list), `ich_image` (image);
   `title`, `description` optional.
-* coqa: `sample_uuid`, `title`, `description`, `countries`, `regions`, `images` (list of images).
+* coqa: `sample_uuid`, `title`, `description`, `countries`, `regions`, `images` (list of images),
+  `stacked_images` (one grid image of the sample's images, made by the official `stack_images`;
+  read only with `images=stacked`, and then `images` is not needed).
 * vvqa: `question_id`, `question`, `answer`, `countries`, `regions`, `video_fn` (a local video file;
   relative paths are resolved against the data file's folder), `video_center_frame_sim` (rows
   below 0.5 are dropped, as officially).
@@ -27,12 +29,40 @@ Tasks:
   `random.Random(1312)` consumed in dataset order, as `generate_multiple_choice_options` does after
   `seed_everything(1312)`. The official pool is `list(set(...))`, whose order depends on
   PYTHONHASHSEED, so its draws cannot be reproduced bit for bit; we sort the pool, which makes ours
-  deterministic. Metrics: `accuracy` (the first option letter found in the output, see
-  `parse_letter`) and the official match metrics of the raw output against the letter.
+  deterministic. Prompt (`coqa.py` `_build_prompt_and_gt_for_sample`):
+  `"{IMAGE_PLACEHOLDERS}\\n{TASK_PROMPT}\\n\\n{OPTIONS}\\n\\nYour answer letter: "`, stripped. Metrics:
+  `accuracy` (the first option letter found in the output, see `parse_letter`) and the official
+  match metrics of the raw output against the letter.
 * `gimmick-ckt`: the cultural knowledge test, `task=describe-images-title|describe-images|describe-title|name-images`,
-  prompt `"{TASK_PROMPT}\\n\\n{IMAGE_PLACEHOLDERS}\\n\\nYour answer: "`, BERTScore against `description`
-  (package bert-score; the official `evaluate` call with `lang="en"` means roberta-large, layer 17;
-  `bert_model=PATH`/`bert_layers=N` point at a local model). Metrics `bert_score_f1`, `_precision`, `_recall`.
+  prompt `"{TASK_PROMPT}\\n\\n{IMAGE_PLACEHOLDERS}\\n\\nYour answer: "` (`ckt.py` `_build_prompt`, not
+  stripped), BERTScore against `description` (package bert-score; the official `evaluate` call with
+  `lang="en"` means roberta-large, layer 17; `bert_model=PATH`/`bert_layers=N` point at a local model).
+  Metrics `bert_score_f1`, `_precision`, `_recall`.
+* COQA and CKT prompts as the model gets them (read at floschne/gimmick@81c06a5, the copy of the
+  repository we could read; the module was written against be2d16b):
+  - `IMAGE_PLACEHOLDERS` is `"\\n".join(["<image_placeholder>"] * len(payload))` (one token per image
+    sent; empty without images), and the model wrappers put each image where its token is
+    (`utils/image.py` `split_prompt_by_image_tokens`, e.g. `models/qwen2_vl.py`: the text pieces between
+    tokens are kept, empty ones dropped). We build the same string and split it the same way, so the
+    newlines between images are text parts of the request.
+  - `task.py` `build_sample_base` then applies `apply_gimmick_prompt_template` with no hints and no
+    answer hint (`"{QUESTION}\\n{HINTS}\\n"`), so the final prompt ends with two extra newlines.
+  - `images=all|stacked` is the official `use_stacked_images` (default off): `all` sends every image of
+    the sample's `images` column; `stacked` sends its one `stacked_images` grid with one placeholder
+    (`get_sample_payload` returns `sample["stacked_images"]`, the task type becomes SINGLE_IMAGE_QA, and
+    the model wrappers wrap a lone image in a list). Combined with a text-only setting (COQA
+    `input=text`, CKT `task=describe-title`) it is refused, as officially. At 81c06a5 the official
+    stacked setting cannot run as written: the prompt builder calls `len()` on the payload, which for
+    `stacked_images` is one decoded PIL image (no `len`); we follow its evident intent (one image,
+    one placeholder). A missing `stacked_images` column is a one-line error; an empty cell is an
+    error for that item.
+  - The judge's question is the full prompt string (`lmm_judge.py` passes `sample["prompt"]`),
+    placeholder tokens included.
+  - Officially an exploded COQA row keeps its `sample_uuid` as `sample_id`, and the resume check
+    (`response.py` `is_sample_in_model_responses`, keyed on sample id, task and hints) then skips every
+    target after a sample's first, so only one target per sample is answered and `evaluate_results`
+    zips samples with fewer responses. We answer every target (ids `{uuid}-{target}`), as the
+    explode step intends.
 
 Optional judge (`--judge SPEC`, all four tasks): the official LLaVA-Critic 0-100 prompt with the
 image(s) (`Score: [N]`), reported as `judge_correct_{100,95,90,75,50,25}` (share of items with a score
@@ -54,7 +84,7 @@ from typing import Any
 
 from vlmcult.benchmarks.base import Benchmark
 from vlmcult.datasource import iter_jsonl, iter_parquet_rows, parquet_row_count, resolve_files
-from vlmcult.errors import DataError
+from vlmcult.errors import ConfigError, DataError
 from vlmcult.judges import (
     GIMMICK_JUDGE_METRICS,
     GIMMICK_JUDGE_PROMPT_VERSION,
@@ -326,7 +356,8 @@ class _GimmickBase(Benchmark):
         return {"region": _as_list(row.get("regions")), "country": _as_list(row.get("countries"))}
 
     # -- the optional 0-100 judge -----------------------------------------------------------------
-    def _judge_question(self, sample: Sample) -> str:
+    def _judge_question(self, sample: Sample, n_images: int) -> str:
+        """The question the judge sees: officially the task's full `sample["prompt"]`."""
         raise NotImplementedError
 
     def _judge_truth(self, sample: Sample) -> str:
@@ -348,7 +379,9 @@ class _GimmickBase(Benchmark):
                 images = self._images_for_judge(sample)
             response = parsed[i] if isinstance(parsed[i], str) else (sample.fields.get("_raw_output") or "")
             requests.append(
-                gimmick_judge_request(images, self._judge_question(sample), self._judge_truth(sample), response)
+                gimmick_judge_request(
+                    images, self._judge_question(sample, len(images)), self._judge_truth(sample), response
+                )
             )
         entries = run_judge(
             self._judge,
@@ -426,7 +459,7 @@ class GimmickSIVQA(_GimmickBase):
             return {name: None for name in self.metrics}
         return dict(match_scores(parsed, str(sample.target)))
 
-    def _judge_question(self, sample: Sample) -> str:
+    def _judge_question(self, sample: Sample, n_images: int) -> str:
         return self.prompt(sample)
 
 
@@ -556,17 +589,127 @@ def multiple_choice_options(
     return text, chr(65 + options.index(target)), options
 
 
-class GimmickCOQA(_GimmickBase):
+# -- the multi-image tasks (COQA, CKT): official prompt strings with image placeholders ------------------
+# src/gimmick/utils/image.py IMAGE_PLACEHOLDER_TOKEN
+IMAGE_PLACEHOLDER = "<image_placeholder>"
+
+
+def image_placeholders(n_images: int) -> str:
+    """The official `{IMAGE_PLACEHOLDERS}` text: one token per image sent, joined by newlines."""
+    return "\n".join([IMAGE_PLACEHOLDER] * n_images)
+
+
+def task_template(prompt: str) -> str:
+    """`GimmickTask.apply_gimmick_prompt_template` as COQA and CKT call it (no hints, no answer hint):
+    `"{QUESTION}\\n{HINTS}\\n"` with empty HINTS, so the task's prompt plus two newlines."""
+    return f"{prompt}\n\n"
+
+
+def prompt_parts(prompt: str, images: list[Any]) -> list[Any]:
+    """Request parts for an official prompt string: each placeholder replaced by its image, in order.
+
+    As `split_prompt_by_image_tokens` (src/gimmick/utils/image.py) plus the official model wrappers
+    (e.g. src/gimmick/models/qwen2_vl.py): the text between placeholders is kept, empty pieces dropped.
+    """
+    pieces = prompt.split(IMAGE_PLACEHOLDER)
+    if len(pieces) != len(images) + 1:
+        raise DataError(f"prompt has {len(pieces) - 1} image placeholders for {len(images)} images")
+    parts: list[Any] = []
+    for piece, image in zip(pieces, images):
+        if piece:
+            parts.append(piece)
+        parts.append(image)
+    if pieces[-1]:
+        parts.append(pieces[-1])
+    return parts
+
+
+def _is_empty_image(raw: Any) -> bool:
+    if raw is None or (isinstance(raw, (bytes, str)) and not raw):
+        return True
+    return isinstance(raw, dict) and not raw.get("bytes") and not raw.get("path")
+
+
+class _MultiImageTask(_GimmickBase):
+    """COQA and CKT: a sample's `images` (all of them) or, with `images=stacked`, its one `stacked_images` grid.
+
+    Officially (`use_stacked_images`) the payload is `sample["stacked_images"]` and the task becomes
+    SINGLE_IMAGE_QA; `without_images`/`describing_no_images_with_title` together with it is refused.
+    """
+
+    base_required: tuple[str, ...] = ()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.stacked and not self.with_images:
+            raise ConfigError(
+                f"{self.name}: images=stacked needs a variant that shows images "
+                f"(not {self._text_only_setting()}); the official code refuses this combination too"
+            )
+        self.required = self.base_required + (self.image_column,)
+
+    @property
+    def stacked(self) -> bool:
+        return self.variant["images"] == "stacked"
+
+    @property
+    def image_column(self) -> str:
+        return "stacked_images" if self.stacked else "images"
+
+    @property
+    def with_images(self) -> bool:
+        raise NotImplementedError
+
+    def _text_only_setting(self) -> str:
+        raise NotImplementedError
+
+    def decode(self, sample: Sample) -> list[Any]:
+        """The images sent with the sample: [] (text only), all of `images`, or the one `stacked_images`."""
+        if not self.with_images:
+            return []
+        from vlmcult.images import decode_image
+
+        raw = sample.image
+        if self.stacked:
+            if isinstance(raw, (list, tuple)):
+                if len(raw) > 1:
+                    raise DataError(f"'stacked_images' holds {len(raw)} images; expected one grid image")
+                raw = raw[0] if raw else None
+            if _is_empty_image(raw):
+                raise DataError("the sample's 'stacked_images' is empty (use images=all for its separate images)")
+            return [decode_image(raw)]
+        items = [] if raw is None else (list(raw) if isinstance(raw, (list, tuple)) else [raw])
+        if not items or all(_is_empty_image(item) for item in items):
+            raise DataError("the sample's 'images' is empty")
+        return [decode_image(item) for item in items]
+
+    def _images(self, image: Any) -> list[Any]:
+        if image is None:
+            return []
+        return list(image) if isinstance(image, list) else [image]
+
+
+class GimmickCOQA(_MultiImageTask):
     """GIMMICK cultural-origin QA: which region/country does the event shown come from (4 options)."""
 
     name = "gimmick-coqa"
-    version = "1"
-    variants = {"target": ("regions", "countries"), "input": ("image", "text", "both")}
+    version = "2"
+    variants = {"target": ("regions", "countries"), "input": ("image", "text", "both"), "images": ("all", "stacked")}
     metrics = ("accuracy",) + MATCH_METRICS + NONEMPTY_METRICS
     multiple_choice = True
     default_source = "floschne/gimmick-coqa"
-    source_help = "HF floschne/gimmick-coqa or local parquet with sample_uuid, title, countries, regions, images"
-    required = ("sample_uuid", "title", "countries", "regions", "images")
+    source_help = (
+        "HF floschne/gimmick-coqa or local parquet with sample_uuid, title, countries, regions, images "
+        "(stacked_images for images=stacked)"
+    )
+    base_required = ("sample_uuid", "title", "countries", "regions")
+
+    @property
+    def with_images(self) -> bool:
+        return self.variant["input"] != "text"
+
+    def _text_only_setting(self) -> str:
+        return "input=text"
 
     def _options_pool(self, regions: list[str], valid: list[str]) -> list[str]:
         all_countries = [c for countries in ICH_REGIONS_TO_COUNTRIES.values() for c in countries]
@@ -600,14 +743,15 @@ class GimmickCOQA(_GimmickBase):
                     fields["_error"], letter = str(exc), None
                 yield Sample(
                     id=f"{row['sample_uuid']}-{target}",
-                    image=row["images"] if self.variant["input"] != "text" else None,
+                    image=row[self.image_column] if self.with_images else None,
                     fields=fields,
                     target=letter,
                     groups=self._groups(row),
                 )
 
-    def prompt(self, sample: Sample) -> str:
-        """The official prompt text after the image placeholders (stripped, as officially)."""
+    def prompt(self, sample: Sample, n_images: int) -> str:
+        """The official prompt string the model gets (`coqa.py` `_build_prompt_and_gt_for_sample`, then
+        `task.py` `apply_gimmick_prompt_template`), with one `<image_placeholder>` per image sent."""
         kind, title = self.variant["target"], sample.fields["title"]
         tail = "Choose from the following options and output only the corresponding letter."
         if self.variant["input"] == "text":
@@ -615,6 +759,7 @@ class GimmickCOQA(_GimmickBase):
                 f"From which of the following {kind} does the cultural event or facet with the title `{title}` "
                 "originate? "
             )
+            n_images = 0
         elif self.variant["input"] == "image":
             task = f"In which of the following {kind} does the event shown in the images take place? "
         else:
@@ -622,19 +767,20 @@ class GimmickCOQA(_GimmickBase):
                 f"From which of the following {kind} does the cultural event or facet with the title `{title}` "
                 "shown in the images originate? "
             )
-        return f"{task}{tail}\n\n{sample.fields['options_text']}\n\nYour answer letter: ".strip()
+        body = (
+            f"{image_placeholders(n_images)}\n{task}{tail}\n\n{sample.fields['options_text']}\n\nYour answer letter: "
+        )
+        return task_template(body.strip())
 
     def build_requests(self, sample: Sample, image: Any) -> list[Request]:
         if "_error" in sample.fields:
             raise DataError(sample.fields["_error"])
-        images = [] if image is None else (list(image) if isinstance(image, list) else [image])
-        if self.variant["input"] != "text" and not images:
-            raise DataError("sample has no images")
+        images = self._images(image)
         self._remember_images(sample, images)
         options = sample.fields["options"]
         return [
             Request(
-                parts=[*images, self.prompt(sample)],
+                parts=prompt_parts(self.prompt(sample, len(images)), images),
                 max_new_tokens=self.max_new_tokens,
                 choices=options,
                 choice_labels=[chr(65 + i) for i in range(len(options))],
@@ -651,8 +797,8 @@ class GimmickCOQA(_GimmickBase):
         scores.update(match_scores(parsed["raw"], sample.target))
         return scores
 
-    def _judge_question(self, sample: Sample) -> str:
-        return self.prompt(sample)
+    def _judge_question(self, sample: Sample, n_images: int) -> str:
+        return self.prompt(sample, n_images)
 
     def score_batch(self, samples: list[Sample], parsed: list[Any]) -> list[dict[str, float | None]]:
         scores = [self.score(sample, value) for sample, value in zip(samples, parsed)]
@@ -674,18 +820,19 @@ CKT_TASKS = {
 CKT_DEFAULT_BERT_MODEL = "roberta-large"  # evaluate's bertscore with lang="en"
 
 
-class GimmickCKT(_GimmickBase):
+class GimmickCKT(_MultiImageTask):
     """GIMMICK cultural knowledge test: an essay about the event, BERTScore against its description."""
 
     name = "gimmick-ckt"
-    version = "1"
-    variants = {"task": tuple(CKT_TASKS)}
+    version = "2"
+    variants = {"task": tuple(CKT_TASKS), "images": ("all", "stacked")}
     metrics = ("bert_score_f1", "bert_score_precision", "bert_score_recall")
     default_source = "floschne/gimmick-coqa"
     source_help = (
-        "HF floschne/gimmick-coqa or local parquet with sample_uuid, title, description, countries, regions, images"
+        "HF floschne/gimmick-coqa or local parquet with sample_uuid, title, description, countries, regions, images "
+        "(stacked_images for images=stacked)"
     )
-    required = ("sample_uuid", "title", "description", "countries", "regions", "images")
+    base_required = ("sample_uuid", "title", "description", "countries", "regions")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -696,12 +843,18 @@ class GimmickCKT(_GimmickBase):
             str(self.options.get("bert_model") or CKT_DEFAULT_BERT_MODEL), int(layers) if layers is not None else None
         )
 
+    @property
+    def with_images(self) -> bool:
+        return self.variant["task"] != "describe-title"
+
+    def _text_only_setting(self) -> str:
+        return "task=describe-title"
+
     def load(self) -> Iterator[Sample]:
-        with_images = self.variant["task"] != "describe-title"
         for _path, row in _read_rows(self._files(), self.required):
             yield Sample(
                 id=str(row["sample_uuid"]),
-                image=row["images"] if with_images else None,
+                image=row[self.image_column] if self.with_images else None,
                 fields={"title": row["title"]},
                 target=row["description"],
                 groups=self._groups(row),
@@ -710,14 +863,16 @@ class GimmickCKT(_GimmickBase):
     def task_prompt(self, sample: Sample) -> str:
         return CKT_TASKS[self.variant["task"]].format(title=sample.fields["title"])
 
+    def prompt(self, sample: Sample, n_images: int) -> str:
+        """The official prompt string (`ckt.py` `_build_prompt`, not stripped, then `task.py`
+        `apply_gimmick_prompt_template`), with one `<image_placeholder>` per image sent."""
+        placeholders = image_placeholders(n_images) if self.with_images else ""
+        return task_template(f"{self.task_prompt(sample)}\n\n{placeholders}\n\nYour answer: ")
+
     def build_requests(self, sample: Sample, image: Any) -> list[Request]:
-        # Official template "{TASK_PROMPT}\n\n{IMAGE_PLACEHOLDERS}\n\nYour answer: ": images between the texts.
-        images = [] if image is None else (list(image) if isinstance(image, list) else [image])
+        images = self._images(image)
         self._remember_images(sample, images)
-        if not images:
-            parts: list[Any] = [f"{self.task_prompt(sample)}\n\n\n\nYour answer: "]
-        else:
-            parts = [f"{self.task_prompt(sample)}\n\n", *images, "\n\nYour answer: "]
+        parts = prompt_parts(self.prompt(sample, len(images)), images)
         return [Request(parts=parts, max_new_tokens=self.max_new_tokens)]
 
     def parse(self, sample: Sample, outputs: list[str]) -> str:
@@ -737,5 +892,5 @@ class GimmickCKT(_GimmickBase):
         self._add_judge_scores(samples, parsed, scores)
         return scores
 
-    def _judge_question(self, sample: Sample) -> str:
-        return self.task_prompt(sample)
+    def _judge_question(self, sample: Sample, n_images: int) -> str:
+        return self.prompt(sample, n_images)
