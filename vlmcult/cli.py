@@ -47,6 +47,9 @@ def print_results(results: dict[str, Any], group_key: str | None = "country") ->
     console.print(f"[bold]{results['benchmark']}[/] [{variant}]  model={results['model']}  n={results['n']}  "
                   f"scored={results['n_scored']}  errors={results['n_errors']}")
     metrics = [m for m, v in results["metrics"].items() if v.get("value") is not None]
+    if not metrics and results["n_errors"] == results["n"]:
+        console.print("every item failed: see the `error` field in predictions.jsonl")
+        return
     if not metrics:
         hint = f" — see {results['submission']}" if results.get("submission") else ""
         console.print(f"no scored items (hidden labels){hint}")
@@ -107,7 +110,7 @@ def eval_command(
     concurrency: Optional[int] = typer.Option(None, "--concurrency", help="Parallel requests for openai: models."),
     judge: Optional[str] = typer.Option(None, "--judge", help="Judge model spec (LAVE, GIMMICK judge)."),
     clip_model: Optional[str] = typer.Option(None, "--clip-model", help="CLIP spec for clip_score."),
-    lave_demos: Optional[Path] = typer.Option(None, "--lave-demos", help="LAVE few-shot demo file."),
+    lave_demos: Optional[Path] = typer.Option(None, "--lave-demos", help="Folder with the LAVE demo JSON files."),
     index: Optional[Path] = typer.Option(None, "--index", help="Retrieval index folder (rag=on)."),
     top_k: Optional[int] = typer.Option(None, "--top-k", help="Documents retrieved per sample (rag=on)."),
     word_list: Optional[Path] = typer.Option(None, "--word-list", help="Cultural word list for caption metrics."),
@@ -143,7 +146,7 @@ def score_command(
     seed: int = typer.Option(0, "--seed"),
     judge: Optional[str] = typer.Option(None, "--judge", help="Judge model spec (LAVE, GIMMICK judge)."),
     clip_model: Optional[str] = typer.Option(None, "--clip-model", help="CLIP spec for clip_score."),
-    lave_demos: Optional[Path] = typer.Option(None, "--lave-demos", help="LAVE few-shot demo file."),
+    lave_demos: Optional[Path] = typer.Option(None, "--lave-demos", help="Folder with the LAVE demo JSON files."),
     word_list: Optional[Path] = typer.Option(None, "--word-list", help="Cultural word list for caption metrics."),
     bert_model: Optional[str] = typer.Option(None, "--bert-model", help="BERTScore model (name or local folder)."),
     bert_layers: Optional[int] = typer.Option(None, "--bert-layers", help="BERTScore layer (needed for local models)."),
@@ -279,6 +282,10 @@ def main() -> None:
         app()  # standalone: typer reports its own usage errors (exit 2) and exits
     except VlmcultError as exc:
         typer.echo(f"error: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}", err=True)
+        sys.exit(2)
+    except OSError as exc:  # an output path that is a file, a folder we cannot write, a full disk, ...
+        where = f": {exc.filename}" if exc.filename else ""
+        typer.echo(f"error: {exc.strerror or type(exc).__name__}{where}", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
         typer.echo("interrupted: finished items are saved; rerun the same command to resume", err=True)

@@ -59,7 +59,13 @@ def check_columns(path: Path, present: Sequence[str], required: Sequence[str]) -
 def parquet_row_count(files: Sequence[Path]) -> int:
     import pyarrow.parquet as pq
 
-    return sum(pq.ParquetFile(path).metadata.num_rows for path in files)
+    total = 0
+    for path in files:
+        try:
+            total += pq.ParquetFile(path).metadata.num_rows
+        except Exception as exc:  # pyarrow raises ArrowInvalid, OSError, ... for a damaged file
+            raise DataError(f"{path} is not a readable parquet file ({type(exc).__name__})") from None
+    return total
 
 
 def iter_parquet_rows(files: Sequence[Path], required: Sequence[str], batch_rows: int = 32) -> Iterator[dict[str, Any]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import warnings
 from pathlib import Path
 from typing import Any
@@ -57,7 +58,8 @@ def decode_image(source: Any) -> Any:
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
         raise DataError(f"image refused as a possible decompression bomb: {exc}") from None
     except Exception as exc:  # PIL raises many types for corrupt or truncated data
-        raise DataError(f"image cannot be decoded: {type(exc).__name__}: {exc}".splitlines()[0]) from None
+        reason = re.sub(r"\s*<_io\.BytesIO object at 0x[0-9a-f]+>", "", str(exc)).strip()
+        raise DataError(f"image cannot be decoded: {type(exc).__name__}: {reason}".splitlines()[0]) from None
 
 
 def decode_any(source: Any) -> Any:

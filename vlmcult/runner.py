@@ -8,6 +8,7 @@ while the model works on the current one.
 
 from __future__ import annotations
 
+import json
 import platform
 import queue
 import re
@@ -130,8 +131,6 @@ def _prepare_run_dir(run_dir: Path, config: dict[str, Any], fresh: bool) -> None
             (run_dir / name).unlink(missing_ok=True)
     run_dir.mkdir(parents=True, exist_ok=True)
     if config_path.exists():
-        import json
-
         previous = json.loads(config_path.read_text(encoding="utf-8"))
         differing = sorted(
             key for key in set(previous) | set(config)
@@ -255,6 +254,7 @@ def _run_loop(
 ) -> None:
     """Prepare, predict (or replay), parse, score and append each batch."""
     n_tried = n_errors = 0
+    last_error = ""
     bar, task = _progress(total, benchmark.name, progress)
     started = time.perf_counter()
     with bar, JsonlAppender(run_dir / PREDICTIONS) as appender:
@@ -300,12 +300,16 @@ def _run_loop(
             n_tried += len(batch)
             elapsed = time.perf_counter() - started
             bar.update(task, advance=len(batch), rate=f"{n_tried / elapsed:.2f} samples/s" if elapsed else "")
+            if n_errors:
+                last_error = next((line["error"] for line in reversed(lines) if line["error"]), last_error)
             if n_tried >= MIN_ITEMS_FOR_ERROR_RATE and n_errors / n_tried > max_error_rate:
-                last_error = next((line["error"] for line in reversed(lines) if line["error"]), "")
                 raise SystemicFailure(
                     f"stopped: {n_errors} of {n_tried} items failed (> --max-error-rate {max_error_rate}); "
                     f"last error: {last_error}"
                 )
+    if n_tried and n_errors == n_tried:
+        # too few items for the rate check, but nothing worked: that is the set-up, not the items
+        raise SystemicFailure(f"all {n_tried} items failed; last error: {last_error}")
 
 
 def _record(benchmark: Benchmark, item: _Prepared, outputs: list[Any] | None, parsed: Any,
@@ -401,6 +405,8 @@ def evaluate(
     """
     if batch_size < 1:
         raise ConfigError("--batch-size must be at least 1")
+    if not 0 <= max_error_rate <= 1:
+        raise ConfigError(f"--max-error-rate is a fraction in [0, 1] (got {max_error_rate})")
     if limit is not None and limit < 1:
         raise ConfigError("--limit must be at least 1")
     bench = make_benchmark(benchmark, data, variant, labels, **benchmark_options)
@@ -408,8 +414,9 @@ def evaluate(
         model_spec = model if isinstance(model, str) else getattr(model, "spec", type(model).__name__)
     run_dir = Path(out) if out is not None else default_run_dir(bench, model_spec)
     config = run_config(bench, model_spec, labels, seed, limit, benchmark_options, batch_size=batch_size)
-    # Check the data before loading a model: a wrong path should fail in a second, not after a model load.
+    # Check the data and the output folder before loading a model: fail in a second, not after a model load.
     total = bench.count()
+    run_dir.mkdir(parents=True, exist_ok=True)
     # Retrieval benchmarks rank documents with an Embedder; every other benchmark asks a VLM.
     wants_embedder = getattr(bench, "model_kind", "vlm") == "embedder"
     if isinstance(model, str):
@@ -452,6 +459,11 @@ def score(
     outputs = bench.read_outputs(Path(predictions))
     run_dir = Path(out)
     config = run_config(bench, f"predictions:{predictions}", labels, seed, None, benchmark_options)
+    previous = Path(run_dir) / RUN_CONFIG
+    if previous.is_file() and not str(json.loads(previous.read_text(encoding="utf-8")).get("model", "")).startswith(
+            "predictions:"):
+        raise ConfigError(f"{run_dir} holds an eval run; scoring into it would replace its predictions: "
+                          "choose another --out")
     known = {sample.id for sample in _samples_to_run(bench, set(), None)}
     unknown = sorted(set(outputs) - known)
     if unknown:

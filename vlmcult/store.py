@@ -12,6 +12,16 @@ from typing import Any
 from vlmcult.errors import DataError
 
 
+def _file_mode() -> int:
+    """The mode a plain open() would give a new file (mkstemp's files are owner-only)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+_FILE_MODE = _file_mode()
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     """Write via a temp file in the same folder + rename, so a reader never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -21,6 +31,7 @@ def atomic_write_text(path: Path, text: str) -> None:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp_name, _FILE_MODE)
         os.replace(tmp_name, path)
     except BaseException:
         if os.path.exists(tmp_name):

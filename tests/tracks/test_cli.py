@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from vlmcult.cli import main
-from vlmcult.testing.fixtures import write_cvqa_labels, write_cvqa_parquet
+from vlmcult.testing.fixtures import CVQA_ROWS, write_cvqa_labels, write_cvqa_parquet
 
 VLMCULT = str(Path(sys.executable).with_name("vlmcult"))
 
@@ -45,6 +45,18 @@ def bad_inputs(tmp_path, cvqa_data):
     not_vlm.mkdir()
     (not_vlm / "config.json").write_text('{"model_type": "bert"}')
     out = str(tmp_path / "out")
+    corrupt = tmp_path / "corrupt.parquet"
+    corrupt.write_bytes(b"PAR1 not really")
+    a_file = tmp_path / "a_file.txt"
+    a_file.write_text("x")
+    header_only = tmp_path / "labels.csv"
+    header_only.write_text("ID,Label\n")
+    from vlmcult.testing.fixtures import write_ravenea_release
+
+    release = write_ravenea_release(tmp_path / "ravenea")
+    eval_run = tmp_path / "eval_run"
+    eval_run.mkdir()
+    (eval_run / "run_config.json").write_text('{"model": "hf:some/model"}')
     return [
         (["eval", "cvqq", "--model", "hf:x"], "unknown benchmark 'cvqq' (did you mean 'cvqa'?)"),
         (["eval", "cvqa", "--model", "hf:x", "--data", str(cvqa_data), "-V", "lang=enn"], "did you mean 'en'"),
@@ -57,6 +69,16 @@ def bad_inputs(tmp_path, cvqa_data):
         (["score", "cvqa", "--predictions", str(unknown), "--data", str(cvqa_data), "--out", out], "'zzz'"),
         (["score", "cvqa", "--predictions", str(hidden), "--data", str(cvqa_data), "--out", out], "--labels"),
         (["compare", str(tmp_path), str(tmp_path)], "not a finished run directory"),
+        (["eval", "cvqa", "--model", "hf:x", "--data", str(corrupt)], "not a readable parquet file"),
+        (["eval", "cvqa", "--model", "hf:x", "--data", str(cvqa_data), "--out", str(a_file)], "File exists"),
+        (["eval", "cvqa", "--model", "hf:x", "--data", str(cvqa_data), "--max-error-rate", "2"], "fraction in [0, 1]"),
+        (["eval", "cvqa", "--model", "hf:x", "--data", str(cvqa_data), "--labels", str(header_only)], "no labels"),
+        (["eval", "ravenea-cvqa", "--model", "hf:x", "--data", str(release), "-V", "rag=on"], "needs --index"),
+        (["eval", "ravenea-cvqa", "--model", "hf:x", "--data", str(release), "-V", "rag=on", "--index",
+          str(tmp_path / "nowhere")], "index folder not found"),
+        (["eval", "ravenea-cvqa", "--model", "hf:x", "--data", str(release), "--top-k", "3"], "only apply to"),
+        (["score", "cvqa", "--predictions", str(hidden), "--data", str(cvqa_data), "--out", str(eval_run)],
+         "holds an eval run"),
     ]
 
 
@@ -67,6 +89,23 @@ def test_bad_inputs_are_one_line_and_exit_2(tmp_path, cvqa_data, capsys, monkeyp
         lines = err.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: "), (args, err)
         assert expected in lines[0], (args, lines[0])
+
+
+def test_a_run_where_every_item_fails_is_a_systemic_failure(tmp_path):
+    import vlmcult
+    from vlmcult.errors import SystemicFailure
+
+    class Never:
+        spec = "never"
+
+        def generate(self, requests):
+            raise AssertionError("no request should reach the model")
+
+    # three items: too few for --max-error-rate, yet nothing worked
+    data = write_cvqa_parquet(tmp_path / "three.parquet", rows=[CVQA_ROWS[0]] * 3, image_bytes=[b""] * 3)
+    with pytest.raises(SystemicFailure, match="all 3 items failed; last error: image is empty"):
+        vlmcult.evaluate("cvqa", Never(), data=data, out=tmp_path / "run", progress=False)
+    assert len((tmp_path / "run" / "predictions.jsonl").read_text().splitlines()) == 3  # the work is kept
 
 
 def test_list_names_every_benchmark(capsys, monkeypatch):

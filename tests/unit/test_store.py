@@ -15,8 +15,14 @@ def test_appender_repairs_a_half_written_tail(tmp_path):
     assert [r["id"] for r in read_jsonl_records(path)] == ["a", "b", "c"]
 
 
-def test_atomic_json_leaves_no_temp_files(tmp_path):
+def test_atomic_json_leaves_no_temp_files_and_honours_the_umask(tmp_path):
+    import os
+    import stat
+
     atomic_write_json(tmp_path / "results.json", {"x": 1})
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "results.json").stat().st_mode) == 0o666 & ~umask
     assert json.loads((tmp_path / "results.json").read_text()) == {"x": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["results.json"]
 

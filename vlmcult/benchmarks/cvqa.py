@@ -129,6 +129,8 @@ def read_labels_csv(path: Path) -> dict[str, int]:
                 if label not in range(4):
                     raise DataError(f"{path}: line {number} has Label {label}, not 0-3")
                 labels[row["ID"]] = label
+            if not labels:
+                raise DataError(f"{path} holds no labels (only a header)")
             return labels
     except UnicodeDecodeError:
         raise DataError(f"{path} is not UTF-8") from None

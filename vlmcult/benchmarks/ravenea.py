@@ -110,9 +110,19 @@ class RaveneaBase(Benchmark):
         super().__init__(*args, **kwargs)
         self._documents: dict[str, dict[str, Any]] | None = None
         self._index: Any = None
-        self.top_k = int(self.options.get("top_k") or 1)
-        if self.variant.get("rag") == "on" and not self.options.get("index"):
-            raise ConfigError(f"{self.name} with rag=on needs --index DIR (build one with `vlmcult index build`)")
+        top_k = self.options.get("top_k")
+        self.top_k = 1 if top_k is None else int(top_k)
+        if self.top_k < 1:
+            raise ConfigError(f"--top-k must be at least 1 (got {top_k})")
+        if self.variant.get("rag") == "on":
+            if not self.options.get("index"):
+                raise ConfigError(f"{self.name} with rag=on needs --index DIR (build one with `vlmcult index build`)")
+            from vlmcult.retrieval.index import load_index
+
+            # open it now: a wrong index is one error before any model loads, not an error per item
+            self._index = load_index(self.options["index"])
+        elif self.options.get("index") or top_k is not None:
+            raise ConfigError(f"--index and --top-k only apply to {self.name} with --variant rag=on")
 
     @property
     def release_dir(self) -> Path:

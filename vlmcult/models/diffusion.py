@@ -68,7 +68,9 @@ def load(rest: str, device: str | None = None, dtype: str | None = None, **_: An
     from diffusers import DiffusionPipeline
     from diffusers.utils import logging as diffusers_logging
 
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    from vlmcult.models.devices import resolve_device
+
+    device = resolve_device(device)
     if dtype is None:
         torch_dtype = torch.float16 if device.startswith("cuda") else torch.float32
     else:

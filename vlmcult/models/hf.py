@@ -245,7 +245,10 @@ def load(
             f"{source} is not a vision-language model transformers can load with AutoModelForImageTextToText: "
             f"{error_line(error)}"
         ) from None
-    model.to(device).eval()
+    try:
+        model.to(device).eval()
+    except (RuntimeError, AssertionError, ValueError) as error:  # no such device, or CUDA missing
+        raise ModelError(f"cannot put the model on device {device!r}: {error_line(error)} (try --device cpu)") from None
 
     tokenizer = processor.tokenizer
     tokenizer.padding_side = "left"  # batched decoder-only generation needs left padding

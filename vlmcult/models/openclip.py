@@ -142,11 +142,11 @@ def _parse(rest: str) -> tuple[str, str | None, Path | None]:
 
 def load(rest: str, device: str | None = None, batch_size: int = DEFAULT_BATCH_SIZE, **_: Any) -> OpenClipModel:
     """Load `openclip:<rest>` on the GPU when there is one."""
-    import open_clip
-    import torch
+    from vlmcult.models.devices import resolve_device
 
-    if device is None:
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = resolve_device(device)  # a bad --device fails before open_clip is imported
+    import open_clip
+
     arch, pretrained, folder = _parse(rest)
     spec = f"openclip:{rest}"
 

@@ -38,6 +38,11 @@ def load_embedder(spec: str | Embedder, device: str | None = None, **options: An
     backend, sep, rest = spec.partition(":")
     if not sep or not rest:
         raise ModelError(f"encoder spec {spec!r} is not of the form BACKEND:NAME (backends: {', '.join(EMBEDDER_PREFIXES)})")
+    if backend not in EMBEDDER_PREFIXES:
+        raise ModelError(f"{backend!r} is not an embedder backend{did_you_mean(backend, EMBEDDER_PREFIXES)}")
+    from vlmcult.models.devices import resolve_device
+
+    device = resolve_device(device)  # a bad or absent --device is one line, before any weights load
     if backend == "sbert":
         from vlmcult.models import sbert
 
@@ -48,13 +53,41 @@ def load_embedder(spec: str | Embedder, device: str | None = None, **options: An
         except ImportError:
             raise ModelError("the openclip: backend is not available in this installation") from None
         embedder = openclip.load(rest, device=device, **options)
-    elif backend == "hf":
-        embedder = load_hf_embedder(rest, device=device, **options)
     else:
-        raise ModelError(f"{backend!r} is not an embedder backend{did_you_mean(backend, EMBEDDER_PREFIXES)}")
+        embedder = load_hf_embedder(rest, device=device, **options)
     if not getattr(embedder, "spec", None):
         embedder.spec = spec  # what run records name as the model
     return embedder
+
+
+def portable_spec(spec: str) -> str:
+    """The spec with local folder and checkpoint paths made absolute, so it loads from any working directory.
+
+    Hub ids and names stay as they are; each backend's own rule decides what is a local path
+    (`sbert:minilm` stays the offline alias even where a folder `minilm` exists).
+    """
+    backend, sep, rest = spec.partition(":")
+    if not sep or not rest:
+        return spec
+
+    from vlmcult.models.openclip import LOCAL_DIR
+    from vlmcult.models.sbert import MINILM_ALIASES
+
+    def existing(text: str, folder: bool = False) -> str | None:
+        path = Path(text).expanduser()
+        return str(path.resolve()) if (path.is_dir() if folder else path.exists()) else None
+
+    if backend == "sbert" and rest.lower() not in MINILM_ALIASES and (path := existing(rest)):
+        return f"sbert:{path}"
+    if backend == "hf" and (path := existing(rest, folder=True)):
+        return f"hf:{path}"
+    if backend == "openclip":
+        if rest.startswith(LOCAL_DIR) and (path := existing(rest[len(LOCAL_DIR) :])):
+            return f"openclip:{LOCAL_DIR}{path}"
+        arch, at, pretrained = rest.partition("@")
+        if at and Path(pretrained).expanduser().is_file():
+            return f"openclip:{arch}@{Path(pretrained).expanduser().resolve()}"
+    return spec
 
 
 def l2_normalise(vectors: np.ndarray) -> np.ndarray:
@@ -142,8 +175,9 @@ def load_hf_embedder(rest: str, device: str | None = None, batch_size: int = 32,
     local = path.is_dir()
     source = str(path) if local else rest
     model_id = f"hf:{path.resolve()}" if local else f"hf:{rest}"
-    if device is None:
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+    from vlmcult.models.devices import resolve_device
+
+    device = resolve_device(device)
     dtype = torch.float16 if str(device).startswith("cuda") else torch.float32
     try:
         model = AutoModel.from_pretrained(source, dtype=dtype, local_files_only=local)

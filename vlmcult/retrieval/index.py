@@ -32,8 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from vlmcult.errors import ConfigError, DataError, IndexMismatch
-from vlmcult.retrieval.corpus import Chunking, Passage, iter_passages
+from vlmcult.errors import ConfigError, DataError, IndexMismatch, ModelError
+from vlmcult.retrieval.corpus import Chunking, Passage, corpus_files, iter_documents, iter_passages
 
 INDEX_FORMAT_VERSION = 1
 EXACT_LIMIT = 100_000
@@ -141,6 +141,28 @@ def _write_docs(path: Path, passages: Sequence[Passage]) -> None:
     os.replace(tmp, path)
 
 
+def check_corpus(corpus: str | Path, *, skip_empty: bool = False) -> list[Path]:
+    """The corpus files, each readable and the first document valid; otherwise one DataError line.
+
+    Builds call this before loading an encoder, so a wrong path fails in a second, not after a model load.
+    """
+    files = corpus_files(corpus)
+    for file in files:
+        try:
+            with open(file, "rb") as handle:
+                handle.read(1)
+        except OSError as exc:
+            raise DataError(f"cannot read corpus file {file} ({exc.strerror or type(exc).__name__})") from None
+    documents = iter_documents(corpus, skip_empty=skip_empty)
+    try:
+        next(documents, None)
+    except UnicodeDecodeError:
+        raise DataError(f"corpus {corpus} is not UTF-8 text (JSONL) or parquet") from None
+    finally:
+        documents.close()
+    return files
+
+
 def embed_shards(
     corpus: str | Path,
     embedder: Any,
@@ -181,24 +203,26 @@ def embed_shards(
 
     n_shards = 0
     bar = tqdm(desc=f"embedding (worker {worker})", unit="passage", disable=not progress)
-    for shard, passages in enumerate(_batched(iter_passages(corpus, chunking, skip_empty=skip_empty), shard_size)):
-        n_shards = shard + 1
-        vec_path, docs_path = _shard_paths(work, shard)
-        if shard % workers != worker or (vec_path.exists() and docs_path.exists()):
-            continue
-        vectors = np.zeros((len(passages), embedder.dim), dtype=np.float32)
-        for start in range(0, len(passages), batch_size):
-            texts = [p.text for p in passages[start : start + batch_size]]
-            block = np.asarray(embedder.embed_texts(texts), dtype=np.float32)
-            if block.shape != (len(texts), embedder.dim):
-                raise DataError(f"encoder {embedder.id} returned shape {block.shape} for {len(texts)} texts")
-            vectors[start : start + len(texts)] = block
-            bar.update(len(texts))
-        tmp = vec_path.with_name(vec_path.name + ".tmp.npy")
-        np.save(tmp, vectors)
-        os.replace(tmp, vec_path)
-        _write_docs(docs_path, passages)  # written last: its presence marks the shard complete
-    bar.close()
+    try:
+        for shard, passages in enumerate(_batched(iter_passages(corpus, chunking, skip_empty=skip_empty), shard_size)):
+            n_shards = shard + 1
+            vec_path, docs_path = _shard_paths(work, shard)
+            if shard % workers != worker or (vec_path.exists() and docs_path.exists()):
+                continue
+            vectors = np.zeros((len(passages), embedder.dim), dtype=np.float32)
+            for start in range(0, len(passages), batch_size):
+                texts = [p.text for p in passages[start : start + batch_size]]
+                block = np.asarray(embedder.embed_texts(texts), dtype=np.float32)
+                if block.shape != (len(texts), embedder.dim):
+                    raise DataError(f"encoder {embedder.id} returned shape {block.shape} for {len(texts)} texts")
+                vectors[start : start + len(texts)] = block
+                bar.update(len(texts))
+            tmp = vec_path.with_name(vec_path.name + ".tmp.npy")
+            np.save(tmp, vectors)
+            os.replace(tmp, vec_path)
+            _write_docs(docs_path, passages)  # written last: its presence marks the shard complete
+    finally:
+        bar.close()  # ends the bar's line, so an error message starts on a line of its own
     _atomic_write_json(work / f"done-{worker}-of-{workers}.json", {"shards": n_shards})
     return n_shards
 
@@ -279,6 +303,8 @@ def assemble_index(
     import faiss
     import pyarrow.parquet as pq
 
+    from vlmcult.retrieval.encode import portable_spec
+
     started = time.time() if started is None else started
     work, out = Path(work_dir), Path(out)
     settings = json.loads((work / "build.json").read_text(encoding="utf-8"))
@@ -356,7 +382,8 @@ def assemble_index(
         "dim": dim,
         "count": int(index.ntotal),
         "index_bytes": (out / INDEX_FILE).stat().st_size,
-        "encoder": {"id": settings["encoder"], "spec": encoder_spec},
+        # local model paths made absolute: the index loads its encoder from any working directory
+        "encoder": {"id": settings["encoder"], "spec": portable_spec(encoder_spec) if encoder_spec else None},
         "chunking": settings["chunking"],
         "corpus": settings["corpus"],
         "corpus_fingerprint": fingerprint.hexdigest(),
@@ -403,6 +430,7 @@ def build_index(
         raise ConfigError(f"--out {out} is a file; give a folder for the index")
     if (out / META_FILE).exists() and not (overwrite or resume):
         raise ConfigError(f"{out} already holds an index; pass --overwrite to replace it")
+    check_corpus(corpus, skip_empty=skip_empty)  # before deleting anything or loading the encoder
     if out.exists() and overwrite:
         for name in (INDEX_FILE, META_FILE, DOCS_FILE, SHARDS_DIR):
             target = out / name
@@ -506,7 +534,17 @@ class RetrievalIndex:
                 )
             from vlmcult.retrieval.encode import load_embedder
 
-            self._embedder = load_embedder(spec)
+            try:
+                self._embedder = load_embedder(spec)
+            except ModelError as first:
+                # An index written before specs were stored portable may hold a relative folder; its encoder
+                # id names the same model by an absolute path (openclip:local-dir:/..., hf:/..., sbert:/...).
+                if self.encoder_id == spec:
+                    raise
+                try:
+                    self._embedder = load_embedder(self.encoder_id)
+                except ModelError:
+                    raise first from None
             _check_encoder(self.path, self.meta, self._embedder)
         return self._embedder
 
