@@ -265,6 +265,33 @@ def finished_results(cell: Cell) -> dict[str, Any] | None:
     return finished_run(cell.run_dir, cell.expected_config)
 
 
+def config_conflict(cell: Cell) -> list[str]:
+    """The config keys in which the run already in the cell's folder differs from the cell (empty: none, or same).
+
+    evaluate() refuses to resume such a run (vlmcult.runner._prepare_run_dir compares run_config.json the
+    same way), so the cell fails before its model is loaded and dry-run says it needs --fresh.
+    """
+    from vlmcult.runner import RESUMABLE_KEYS, RUN_CONFIG
+
+    path = cell.run_dir / RUN_CONFIG
+    if not path.is_file():
+        return []
+    try:
+        previous = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return [f"unreadable {RUN_CONFIG}"]
+    if not isinstance(previous, dict):
+        return [f"unreadable {RUN_CONFIG}"]
+    expected = cell.expected_config
+    return sorted(key for key in set(previous) | set(expected)
+                  if key not in RESUMABLE_KEYS and previous.get(key) != expected.get(key))
+
+
+def conflict_message(cell: Cell, differing: list[str]) -> str:
+    return (f"{cell.run_dir} holds a run with another config ({', '.join(differing)} differ): "
+            "pass --fresh to start over or choose another --out")
+
+
 def done_count(cell: Cell) -> int:
     from vlmcult.runner import PREDICTIONS
     from vlmcult.store import read_jsonl_records
@@ -300,6 +327,11 @@ def run_cells(cells: list[Cell], defaults: dict[str, Any], progress: bool, fresh
         for cell in model_cells:
             if not fresh and finished_results(cell) is not None:
                 print(f"skipped  {cell.title} (finished: {cell.run_dir})", flush=True)
+                continue
+            differing = [] if fresh else config_conflict(cell)
+            if differing:  # evaluate() would refuse it after the model load: fail it now
+                print(f"failed   {cell.title}: {conflict_message(cell, differing)}", file=sys.stderr, flush=True)
+                failed.append(cell.title)
                 continue
             if load_error is None and model is None:
                 options = cell.model.get("options") or {}
@@ -413,8 +445,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.dry_run:
             for cell in cells:
                 already = done_count(cell)
-                state = ("finished" if finished_results(cell) is not None
-                         else f"resume ({already} done)" if already else "new")
+                if finished_results(cell) is not None:
+                    state = "finished"
+                elif config_conflict(cell):
+                    state = "config changed (needs --fresh)"
+                else:
+                    state = f"resume ({already} done)" if already else "new"
                 print(f"{state:<20} {cell.title} -> {cell.run_dir}")
             print(f"{len(cells)} runs; nothing was run (--dry-run)")
             return 0

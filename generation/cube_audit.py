@@ -11,16 +11,34 @@ and OUT/report.html, a comparison page linking one audit page per model.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import re
 import sys
 from pathlib import Path
 
 from vlmcult import generate_images, run_audit
-from vlmcult.errors import VlmcultError
+from vlmcult.errors import ConfigError, VlmcultError
 
 
 def run_name(spec: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", spec.split(":", 1)[-1].rstrip("/").split("/")[-1]) or "model"
+
+
+def run_names(specs: list[str]) -> list[str]:
+    """One run folder name per model: the spec's last path part, plus a short hash of the spec where two share it.
+
+    The same spec given twice is refused (it would be one run). Names are compared case-insensitively,
+    so they stay distinct on case-insensitive file systems too.
+    """
+    repeated = sorted({spec for spec in specs if specs.count(spec) > 1})
+    if repeated:
+        raise ConfigError(f"--model {repeated[0]} is given more than once; list each model once")
+    names = [run_name(spec) for spec in specs]
+    folded = [name.lower() for name in names]
+    return [
+        f"{name}-{hashlib.sha256(spec.encode()).hexdigest()[:8]}" if folded.count(name.lower()) > 1 else name
+        for spec, name in zip(specs, names)
+    ]
 
 
 def main() -> None:
@@ -44,8 +62,8 @@ def main() -> None:
 
     try:
         run_dirs = []
-        for spec in args.model:
-            run_dir = args.out / run_name(spec)
+        for spec, name in zip(args.model, run_names(args.model)):
+            run_dir = args.out / name
             print(f"== {spec} -> {run_dir}", file=sys.stderr)
             generate_images(spec, args.prompts, run_dir, data=args.data, images_per_prompt=args.images_per_prompt,
                             seed=args.seed, steps=args.steps, guidance=args.guidance, size=args.size,

@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import sys
 import time
 from pathlib import Path
+
+from vlmcult.errors import VlmcultError
 
 
 def embed_worker(args: argparse.Namespace, worker: int, workers: int, device: str) -> None:
@@ -33,7 +36,16 @@ def embed_worker(args: argparse.Namespace, worker: int, workers: int, device: st
     )
 
 
-def main() -> None:
+def worker_process(args: argparse.Namespace, worker: int, workers: int, device: str) -> None:
+    """embed_worker in a spawned process: a user error is one line and exit code 2, not a traceback."""
+    try:
+        embed_worker(args, worker, workers, device)
+    except (VlmcultError, OSError) as exc:
+        print(f"error: worker {worker} ({device}): {error_line(exc)}", file=sys.stderr)
+        sys.exit(2)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dump", type=Path, required=True, help="folder of Wikipedia parquet shards")
     parser.add_argument("--encoder", required=True, help="embedder spec, e.g. openclip:ViT-L-14@openai, hf:MODEL, sbert:MODEL")
@@ -47,20 +59,26 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=512)
     parser.add_argument("--train-size", type=int, default=None, help="vectors sampled to train IVF/PQ")
     parser.add_argument("--gpus", type=int, default=None, help="GPUs to use (default: all visible)")
-    args = parser.parse_args()
+    return parser.parse_args(argv)
 
-    import torch
 
-    from vlmcult.retrieval.index import assemble_index, read_meta
+def build(args: argparse.Namespace) -> None:
+    """Embed the dump on every GPU (or the CPU), then assemble and describe the index."""
+    from vlmcult.retrieval.corpus import Chunking
+    from vlmcult.retrieval.index import assemble_index, check_corpus, read_meta
 
     started = time.time()
+    Chunking(args.chunking, words=args.chunk_words, overlap=args.chunk_overlap)  # bad chunk sizes fail here
+    check_corpus(args.dump, skip_empty=True)  # a wrong --dump fails before any encoder loads
+    import torch
+
     gpus = torch.cuda.device_count() if args.gpus is None else min(args.gpus, torch.cuda.device_count())
     args.out.mkdir(parents=True, exist_ok=True)
     if gpus <= 1:
         embed_worker(args, 0, 1, "cuda:0" if gpus == 1 else "cpu")
     else:
         context = multiprocessing.get_context("spawn")
-        processes = [context.Process(target=embed_worker, args=(args, g, gpus, f"cuda:{g}")) for g in range(gpus)]
+        processes = [context.Process(target=worker_process, args=(args, g, gpus, f"cuda:{g}")) for g in range(gpus)]
         for process in processes:
             process.start()
         for process in processes:
@@ -76,6 +94,27 @@ def main() -> None:
     meta = read_meta(args.out)
     print(f"{args.out}: {meta['count']:,} passages, {meta['factory']}, {meta['search_params']}, "
           f"{meta['build_seconds'] / 3600:.2f} h")
+
+
+def error_line(exc: BaseException) -> str:
+    """One line for a user error (VlmcultError) or a file system error (OSError)."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: a user error is one line on stderr and exit code 2, as in `vlmcult`."""
+    args = parse_args(argv)
+    try:
+        build(args)
+    except (VlmcultError, OSError) as exc:
+        print(f"error: {error_line(exc)}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print("interrupted: finished shards are saved; rerun the same command to resume", file=sys.stderr)
+        sys.exit(130)
 
 
 if __name__ == "__main__":

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import argparse
 import re
+import sys
 from pathlib import Path
 
 METRICS = ("mrr", "p@1", "p@3", "p@5", "ndcg@1", "ndcg@3", "ndcg@5")
 
 
-def main() -> None:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", required=True, help="unpacked RAVENEA v2 release folder")
     parser.add_argument("--encoder", action="append", required=True, help="embedder spec (repeat the option)")
@@ -28,24 +29,28 @@ def main() -> None:
                         "give a folder holding one index per encoder named like the run folders)")
     parser.add_argument("--device", default=None)
     parser.add_argument("--batch-size", type=int, default=16)
-    args = parser.parse_args()
+    return parser.parse_args(argv)
 
+
+def run(args: argparse.Namespace) -> None:
+    """Evaluate every encoder, print the table and write OUT/table.md."""
     from rich.console import Console
     from rich.table import Table
 
     import vlmcult
-    from vlmcult.retrieval.encode import load_embedder
+    from vlmcult.errors import ConfigError
 
+    if args.mode == "corpus" and args.index is None:
+        raise ConfigError("--mode corpus needs --index (an index folder, or a folder of one index per encoder)")
     rows = []
     for spec in args.encoder:
         name = re.sub(r"[^A-Za-z0-9._@-]+", "_", spec)
         options = {}
         if args.mode == "corpus":
-            if args.index is None:
-                raise SystemExit("--mode corpus needs --index")
             options["index"] = args.index / name if (args.index / name).is_dir() else args.index
+        # The spec (not a loaded embedder) goes to evaluate(), which checks the data before loading the encoder.
         results = vlmcult.evaluate(
-            "ravenea-retrieval", load_embedder(spec, device=args.device), data=args.data,
+            "ravenea-retrieval", spec, data=args.data, model_options={"device": args.device},
             variant={"split": args.split, "mode": args.mode}, out=args.out / name, batch_size=args.batch_size,
             **options,
         )
@@ -64,6 +69,29 @@ def main() -> None:
     Console().print(table)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "table.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def error_line(exc: BaseException) -> str:
+    """One line for a user error (VlmcultError) or a file system error (OSError)."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: a user error is one line on stderr and exit code 2, as in `vlmcult`."""
+    from vlmcult.errors import VlmcultError
+
+    args = parse_args(argv)
+    try:
+        run(args)
+    except (VlmcultError, OSError) as exc:
+        print(f"error: {error_line(exc)}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print("interrupted: finished items are saved; rerun the same command to resume", file=sys.stderr)
+        sys.exit(130)
 
 
 if __name__ == "__main__":

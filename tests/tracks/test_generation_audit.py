@@ -232,3 +232,39 @@ def test_bad_inputs(tmp_path: Path) -> None:
     ratings.write_text("id,faithfulness,realism\na__s0,7,3\n")
     with pytest.raises(DataError, match="faithfulness='7' is not a whole number from 1 to 5"):
         run_audit([broken], out=tmp_path / "r.html", ratings=ratings, progress=False)
+
+
+def _cube_audit_script() -> Any:
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / "generation" / "cube_audit.py"
+    spec = importlib.util.spec_from_file_location("cube_audit", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_cube_audit_run_folders_are_unique_per_model(tmp_path: Path) -> None:
+    import hashlib
+
+    from vlmcult.errors import ConfigError
+
+    script = _cube_audit_script()
+
+    def short(spec: str) -> str:
+        return hashlib.sha256(spec.encode()).hexdigest()[:8]
+
+    specs = ["diffusers:stabilityai/sdxl-base", "diffusers:/models/v2/sdxl-base/", "diffusers:/models/playground",
+             "diffusers:/other/SDXL-BASE"]
+    assert script.run_names(specs) == [f"sdxl-base-{short(specs[0])}", f"sdxl-base-{short(specs[1])}", "playground",
+                                       f"SDXL-BASE-{short(specs[3])}"]
+    assert script.run_names(["diffusers:a/sd15", "diffusers:b/sdxl"]) == ["sd15", "sdxl"]  # no clash: names as before
+    with pytest.raises(ConfigError, match="--model diffusers:a/sd15 is given more than once"):
+        script.run_names(["diffusers:a/sd15", "diffusers:b/sdxl", "diffusers:a/sd15"])
+    # from the command line: one line, exit 2, before any model loads or folder is made
+    result = subprocess.run([sys.executable, str(Path(script.__file__)), "--model", "diffusers:x/m", "--model",
+                             "diffusers:x/m", "--out", str(tmp_path / "audit")], capture_output=True, text=True,
+                            check=False)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: --model diffusers:x/m is given more than once; list each model once"
+    assert not (tmp_path / "audit").exists()

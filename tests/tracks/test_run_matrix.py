@@ -207,3 +207,55 @@ def test_shipped_configs_parse(tmp_path, capsys):
     assert code == 0
     assert "qwen2-vl-2b/cvqa/lang=local" in out and "clip-vit-l-14/ravenea-cvqa/rag=oracle" in out
     assert "clip-vit-l-14/culturalvqa" not in out
+
+
+def test_cell_whose_folder_holds_another_config_needs_fresh_and_loads_no_model(tmp_path, capsys, monkeypatch):
+    import vlmcult
+
+    write_cvqa_parquet(tmp_path / "cvqa.parquet")
+    config = tmp_path / "matrix.yaml"
+    config.write_text(f"""
+defaults: {{seed: 3}}
+models:
+  - {{name: m, spec: "openai:some-model"}}
+benchmarks:
+  - {{name: cvqa, data: {tmp_path / "cvqa.parquet"}, variants: [{{lang: en}}, {{lang: local}}]}}
+""", encoding="utf-8")
+    script = load_script()
+    out = tmp_path / "out"
+    changed, same = script.build_cells(script.load_config(config, None), out, None)
+    # an earlier run of each cell, 2 items done: the first with seed 4, the second with the cell's own config
+    for cell, seed in ((changed, 4), (same, 3)):
+        cell.run_dir.mkdir(parents=True)
+        (cell.run_dir / "run_config.json").write_text(json.dumps({**cell.expected_config, "seed": seed,
+                                                                  "batch_size": 8}))
+        (cell.run_dir / "predictions.jsonl").write_text('{"id": "a"}\n{"id": "b"}\n')
+
+    assert script.main([str(config), "--out", str(out), "--dry-run"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("config changed (needs --fresh) m/cvqa/lang=en")
+    assert lines[1].startswith("resume (2 done)") and "m/cvqa/lang=local" in lines[1]
+
+    loads = []
+
+    def fake_load_model(spec, **options):
+        loads.append(spec)
+        raise vlmcult.VlmcultError("stop here")
+
+    monkeypatch.setattr(vlmcult, "load_model", fake_load_model)
+    code = script.main([str(config), "--out", str(out), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 1
+    failures = [line for line in err.splitlines() if line.startswith("failed")]
+    assert failures[0] == (f"failed   m/cvqa/lang=en: {changed.run_dir} holds a run with another config (seed differ): "
+                           "pass --fresh to start over or choose another --out")
+    assert "m/cvqa/lang=local: cannot load openai:some-model: stop here" in failures[1]
+    assert loads == ["openai:some-model"]  # only for the cell that can resume
+
+    # with only the changed cell selected, the model is not loaded at all
+    loads.clear()
+    one_variant = tmp_path / "one.yaml"
+    one_variant.write_text(config.read_text().replace("[{lang: en}, {lang: local}]", "[{lang: en}]"))
+    assert script.main([str(one_variant), "--out", str(out), "--quiet"]) == 1
+    assert loads == []
+    assert "another config (seed differ)" in capsys.readouterr().err

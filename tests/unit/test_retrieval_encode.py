@@ -120,3 +120,63 @@ def test_bad_specs():
         load_embedder(object())
     with pytest.raises(ModelError, match="cannot load"):
         load_embedder("hf:/nonexistent/clip-folder-xyz", device="cpu")
+
+
+@pytest.fixture(scope="module")
+def tiny_openclip_dir(tmp_path_factory):
+    tiny = pytest.importorskip("vlmcult.testing.tiny")
+    return tiny.build_tiny_clip(tmp_path_factory.mktemp("tiny-openclip") / "clip")
+
+
+@pytest.mark.parametrize("backend", ["hf", "openclip"])
+def test_index_built_with_a_relative_folder_spec_searches_from_anywhere(
+    backend, tiny_clip_dir, tiny_openclip_dir, tmp_path, monkeypatch
+):
+    import json
+    import os
+
+    from vlmcult.retrieval.index import build_index, load_index
+
+    folder = tiny_clip_dir if backend == "hf" else tiny_openclip_dir
+    build_dir = tmp_path / "build"
+    build_dir.mkdir()
+    monkeypatch.chdir(build_dir)
+    relative = os.path.relpath(folder, build_dir)
+    spec = f"hf:{relative}" if backend == "hf" else f"openclip:local-dir:{relative}"
+    corpus = build_dir / "c.jsonl"
+    corpus.write_text("".join(json.dumps({"id": f"d{i}", "title": t, "text": t}) + "\n"
+                              for i, t in enumerate(["red lantern", "blue kite", "green tea"])))
+    out = build_index("c.jsonl", spec, "idx", device="cpu", progress=False).resolve()
+    stored = json.loads((out / "meta.json").read_text())["encoder"]["spec"]
+    assert stored == (f"hf:{folder.resolve()}" if backend == "hf" else f"openclip:local-dir:{folder.resolve()}")
+
+    elsewhere = tmp_path / "elsewhere" / "deeper"
+    elsewhere.mkdir(parents=True)
+    monkeypatch.chdir(elsewhere)
+    index = load_index(out)  # the encoder comes from meta.json
+    hits = index.search(images=_images()[:1], k=3)[0]
+    expected = index.embedder.embed_texts([h.text for h in hits]) @ index.embedder.embed_images(_images()[:1])[0]
+    np.testing.assert_allclose([h.score for h in hits], expected, atol=1e-5)
+
+    # an index written before specs were stored absolute still finds its encoder through the recorded id
+    meta = json.loads((out / "meta.json").read_text())
+    meta["encoder"]["spec"] = spec
+    (out / "meta.json").write_text(json.dumps(meta))
+    assert load_index(out).search(images=_images()[:1], k=3)[0] == hits
+
+
+def test_portable_spec_makes_local_paths_absolute_and_keeps_hub_ids(tmp_path, monkeypatch):
+    from vlmcult.retrieval.encode import portable_spec
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "models" / "m").mkdir(parents=True)
+    (tmp_path / "minilm").mkdir()
+    (tmp_path / "ckpt.pt").write_bytes(b"")
+    local = tmp_path / "models" / "m"
+    assert portable_spec("hf:models/m") == f"hf:{local}"
+    assert portable_spec("sbert:models/m") == f"sbert:{local}"
+    assert portable_spec("openclip:local-dir:models/m") == f"openclip:local-dir:{local}"
+    assert portable_spec("openclip:ViT-B-32@ckpt.pt") == f"openclip:ViT-B-32@{tmp_path / 'ckpt.pt'}"
+    for unchanged in ("hf:openai/clip-vit-large-patch14", "sbert:minilm", "openclip:ViT-L-14@openai",
+                      "sbert:sentence-transformers/all-mpnet-base-v2", f"hf:{local}"):
+        assert portable_spec(unchanged) == unchanged

@@ -254,3 +254,42 @@ def test_gpu_code_path_wiring_with_faiss_gpu_simulated(monkeypatch, corpus, tmp_
     queries = ["silk dance festival", "clay bronze"]
     assert [[(h.row, round(h.score, 5)) for h in hits] for hits in gpu.search(texts=queries, k=5)] == \
         [[(h.row, round(h.score, 5)) for h in hits] for hits in cpu.search(texts=queries, k=5)]
+
+
+def test_bad_corpus_fails_before_the_encoder_loads_or_anything_is_deleted(monkeypatch, corpus, tmp_path):
+    from vlmcult.retrieval import encode
+
+    out = build_index(corpus, HashingEmbedder(), tmp_path / "idx", progress=False)
+    before = read_meta(out)
+
+    def no_load(*args, **kwargs):
+        raise AssertionError("the encoder was loaded before the corpus was checked")
+
+    monkeypatch.setattr(encode, "load_embedder", no_load)
+    with pytest.raises(DataError, match="corpus not found"):
+        build_index(tmp_path / "missing.jsonl", "sbert:minilm", out, overwrite=True, progress=False)
+    bad_first = tmp_path / "bad.jsonl"
+    bad_first.write_text('{"title": "no id", "text": "rice"}\n')
+    with pytest.raises(DataError, match="bad.jsonl:1: document has no id"):
+        build_index(bad_first, "sbert:minilm", out, overwrite=True, progress=False)
+    assert read_meta(out) == before  # --overwrite deleted nothing
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "geteuid") or __import__("os").geteuid() == 0,
+                    reason="root reads files whatever their mode")
+def test_unreadable_corpus_file_is_one_line(corpus, tmp_path):
+    corpus.chmod(0)
+    try:
+        with pytest.raises(DataError, match="cannot read corpus file"):
+            build_index(corpus, HashingEmbedder(), tmp_path / "idx", progress=False)
+    finally:
+        corpus.chmod(0o644)
+
+
+def test_progress_bar_line_is_ended_before_an_error(tmp_path, capsys):
+    notext = tmp_path / "notext.jsonl"
+    notext.write_text('{"id": "x1", "title": "A", "text": "rice"}\n{"id": "x2", "title": "B", "text": ""}\n')
+    with pytest.raises(DataError, match="document 'x2' has no text"):
+        build_index(notext, HashingEmbedder(), tmp_path / "idx", progress=True)
+    err = capsys.readouterr().err
+    assert "embedding" in err and err.endswith("\n")  # the bar is closed: the CLI's error starts a new line

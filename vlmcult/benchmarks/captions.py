@@ -20,7 +20,8 @@ model), `clip_score` (100 x cosine per item with `--clip-model SPEC`; the report
 RAVENEA does), `region_score` (RegionScore with the
 extended country table; countries it does not know are listed in one warning and left unscored),
 and with `--word-list PATH` MosAIC's `cultural_word_ratio` and `cultural_word_count`, and
-`tag_completeness` when the data has tags (needs NLTK's WordNet). Groups: `country`.
+`tag_completeness` when the data has tags (needs NLTK's WordNet; without it the metric is skipped with one
+warning). Groups: `country`.
 """
 
 from __future__ import annotations
@@ -98,7 +99,10 @@ class CaptionScoring(Benchmark):
         if self._words is not None:
             metrics += ["cultural_word_ratio", "cultural_word_count"]
         if self.has_tags():
-            metrics.append("tag_completeness")
+            if caption_metrics.wordnet_available():
+                metrics.append("tag_completeness")
+            else:  # the other metrics still score; only the WordNet expansion is missing
+                log.warning("tag_completeness is skipped: it needs NLTK's WordNet corpus (%s)", caption_metrics.WORDNET_HINT)
         self.metrics = tuple(metrics)
         self._warned_unknown: set[str] = set(getattr(self, "_warned_unknown_at_start", ()))
 

@@ -217,13 +217,23 @@ def tag_completeness(
     return len(expanded & set(caption.lower().split())) / len(tag_set)
 
 
+WORDNET_HINT = "pip install nltk, then python -m nltk.downloader wordnet"
+
+
+def wordnet_available() -> bool:
+    """Whether NLTK and its WordNet corpus are installed (tag completeness needs them; offline they cannot be fetched)."""
+    try:
+        _wordnet()
+    except ConfigError:
+        return False
+    return True
+
+
 def _wordnet() -> Any:
     try:
         from nltk.corpus import wordnet
 
         wordnet.ensure_loaded()
     except (ImportError, LookupError):
-        raise ConfigError(
-            "tag completeness needs NLTK's WordNet corpus: pip install nltk, then python -m nltk.downloader wordnet"
-        ) from None
+        raise ConfigError(f"tag completeness needs NLTK's WordNet corpus: {WORDNET_HINT}") from None
     return wordnet

@@ -65,12 +65,13 @@ class DiffusersGenerator:
 def load(rest: str, device: str | None = None, dtype: str | None = None, **_: Any) -> DiffusersGenerator:
     """Load `diffusers:<hub-id-or-folder>`; a missing model offline is one ModelError line."""
     import torch
-    from diffusers import DiffusionPipeline
-    from diffusers.utils import logging as diffusers_logging
 
     from vlmcult.models.devices import resolve_device
 
-    device = resolve_device(device)
+    device = resolve_device(device)  # a bad --device fails before diffusers is imported
+    from diffusers import DiffusionPipeline
+    from diffusers.utils import logging as diffusers_logging
+
     if dtype is None:
         torch_dtype = torch.float16 if device.startswith("cuda") else torch.float32
     else:

@@ -198,11 +198,11 @@ def load(
     **_: Any,
 ) -> HFVLM:
     """Load `hf:<rest>`, where `rest` is a local folder or a Hub id (fetched only when the Hub is reachable)."""
-    import torch
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
-    if device is None:
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+    from vlmcult.models.devices import resolve_device
+
+    device = resolve_device(device)  # a bad or absent device is one line before any weights load
     torch_dtype = _torch_dtype(dtype, device)
 
     source = rest

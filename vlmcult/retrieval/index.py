@@ -33,7 +33,13 @@ from typing import Any
 import numpy as np
 
 from vlmcult.errors import ConfigError, DataError, IndexMismatch, ModelError
-from vlmcult.retrieval.corpus import Chunking, Passage, corpus_files, iter_documents, iter_passages
+from vlmcult.retrieval.corpus import (
+    Chunking,
+    Passage,
+    corpus_files,
+    iter_documents,
+    iter_passages,
+)
 
 INDEX_FORMAT_VERSION = 1
 EXACT_LIMIT = 100_000
