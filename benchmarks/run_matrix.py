@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vlmcult.errors import ConfigError, VlmcultError, did_you_mean
+from vlmcult.errors import ConfigError, VlmcultError, did_you_mean, error_line
 from vlmcult.registry import split_spec
 from vlmcult.runner import finished_run, run_config
 
@@ -299,13 +299,6 @@ def done_count(cell: Cell) -> int:
     return len({r["id"] for r in read_jsonl_records(cell.run_dir / PREDICTIONS)})
 
 
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    if isinstance(exc, VlmcultError):
-        return text or type(exc).__name__
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
 def release_memory() -> None:
     """Give a dropped model's GPU memory back before the next one loads."""
     gc.collect()
@@ -341,7 +334,7 @@ def run_cells(cells: list[Cell], defaults: dict[str, Any], progress: bool, fresh
                 try:
                     model = vlmcult.load_model(cell.model["spec"], **model_options)
                 except Exception as exc:  # noqa: BLE001 - a model that fails to load fails its cells, not the matrix
-                    load_error = f"cannot load {cell.model['spec']}: {_one_line(exc)}"
+                    load_error = f"cannot load {cell.model['spec']}: {error_line(exc)}"
             if load_error is not None:
                 print(f"failed   {cell.title}: {load_error}", file=sys.stderr, flush=True)
                 failed.append(cell.title)
@@ -355,7 +348,7 @@ def run_cells(cells: list[Cell], defaults: dict[str, Any], progress: bool, fresh
             except KeyboardInterrupt:
                 raise
             except Exception as exc:  # noqa: BLE001 - record the cell and go on with the others
-                print(f"failed   {cell.title}: {_one_line(exc)}", file=sys.stderr, flush=True)
+                print(f"failed   {cell.title}: {error_line(exc)}", file=sys.stderr, flush=True)
                 failed.append(cell.title)
                 continue
             row = summary_row(cell, results)
@@ -458,7 +451,7 @@ def main(argv: list[str] | None = None) -> int:
         summary_cells = cells if args.only_model is None else build_cells(config, out, None)
         write_summary(summary_cells, out / "summary.csv")
     except VlmcultError as exc:
-        print(f"error: {_one_line(exc)}", file=sys.stderr)
+        print(f"error: {error_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted: finished items are saved; rerun the same command to resume", file=sys.stderr)

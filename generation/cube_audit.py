@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from vlmcult import generate_images, run_audit
-from vlmcult.errors import ConfigError, VlmcultError
+from vlmcult.errors import ConfigError, run_command
 
 
 def run_name(spec: str) -> str:
@@ -60,7 +60,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
 
-    try:
+    def audit() -> list[Path]:
         run_dirs = []
         for spec, name in zip(args.model, run_names(args.model)):
             run_dir = args.out / name
@@ -69,11 +69,10 @@ def main() -> None:
                             seed=args.seed, steps=args.steps, guidance=args.guidance, size=args.size,
                             batch_size=args.batch_size, limit=args.limit)
             run_dirs.append(run_dir)
-        pages = run_audit(run_dirs, out=args.out / "report.html", clip=args.clip, judge=args.judge,
-                          api_base=args.api_base, ratings=args.ratings, rating_sheet=args.out / "rating-sheet")
-    except VlmcultError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
+        return run_audit(run_dirs, out=args.out / "report.html", clip=args.clip, judge=args.judge,
+                         api_base=args.api_base, ratings=args.ratings, rating_sheet=args.out / "rating-sheet")
+
+    pages = run_command(audit)
     for page in pages:
         print(f"wrote {page}")
 

@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import sys
 import time
 from pathlib import Path
 
-from vlmcult.errors import VlmcultError
+from vlmcult.errors import run_command
 
 
 def embed_worker(args: argparse.Namespace, worker: int, workers: int, device: str) -> None:
@@ -38,11 +37,7 @@ def embed_worker(args: argparse.Namespace, worker: int, workers: int, device: st
 
 def worker_process(args: argparse.Namespace, worker: int, workers: int, device: str) -> None:
     """embed_worker in a spawned process: a user error is one line and exit code 2, not a traceback."""
-    try:
-        embed_worker(args, worker, workers, device)
-    except (VlmcultError, OSError) as exc:
-        print(f"error: worker {worker} ({device}): {error_line(exc)}", file=sys.stderr)
-        sys.exit(2)
+    run_command(lambda: embed_worker(args, worker, workers, device), prefix=f"worker {worker} ({device}): ")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -96,25 +91,11 @@ def build(args: argparse.Namespace) -> None:
           f"{meta['build_seconds'] / 3600:.2f} h")
 
 
-def error_line(exc: BaseException) -> str:
-    """One line for a user error (VlmcultError) or a file system error (OSError)."""
-    if isinstance(exc, OSError) and exc.strerror:
-        return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: a user error is one line on stderr and exit code 2, as in `vlmcult`."""
     args = parse_args(argv)
-    try:
-        build(args)
-    except (VlmcultError, OSError) as exc:
-        print(f"error: {error_line(exc)}", file=sys.stderr)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        print("interrupted: finished shards are saved; rerun the same command to resume", file=sys.stderr)
-        sys.exit(130)
+    run_command(lambda: build(args),
+                interrupted="interrupted: finished shards are saved; rerun the same command to resume")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import sys
 from pathlib import Path
 
 METRICS = ("mrr", "p@1", "p@3", "p@5", "ndcg@1", "ndcg@3", "ndcg@5")
@@ -71,27 +70,12 @@ def run(args: argparse.Namespace) -> None:
     (args.out / "table.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def error_line(exc: BaseException) -> str:
-    """One line for a user error (VlmcultError) or a file system error (OSError)."""
-    if isinstance(exc, OSError) and exc.strerror:
-        return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: a user error is one line on stderr and exit code 2, as in `vlmcult`."""
-    from vlmcult.errors import VlmcultError
+    from vlmcult.errors import run_command
 
     args = parse_args(argv)
-    try:
-        run(args)
-    except (VlmcultError, OSError) as exc:
-        print(f"error: {error_line(exc)}", file=sys.stderr)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        print("interrupted: finished items are saved; rerun the same command to resume", file=sys.stderr)
-        sys.exit(130)
+    run_command(lambda: run(args))
 
 
 if __name__ == "__main__":

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
 
-from vlmcult.errors import ConfigError, VlmcultError
+from vlmcult.errors import ConfigError, run_command
 
 app = typer.Typer(
     name="vlmcult",
@@ -278,18 +277,7 @@ _mount_track_commands()
 
 def main() -> None:
     """Console entry point: user errors are one line on stderr and exit code 2."""
-    try:
-        app()  # standalone: typer reports its own usage errors (exit 2) and exits
-    except VlmcultError as exc:
-        typer.echo(f"error: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}", err=True)
-        sys.exit(2)
-    except OSError as exc:  # an output path that is a file, a folder we cannot write, a full disk, ...
-        where = f": {exc.filename}" if exc.filename else ""
-        typer.echo(f"error: {exc.strerror or type(exc).__name__}{where}", err=True)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        typer.echo("interrupted: finished items are saved; rerun the same command to resume", err=True)
-        sys.exit(130)
+    run_command(app)  # typer runs standalone: it reports its own usage errors (exit 2) and exits
 
 
 if __name__ == "__main__":

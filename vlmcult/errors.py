@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 
 class VlmcultError(Exception):
@@ -37,3 +38,31 @@ def did_you_mean(name: str, choices: Iterable[str]) -> str:
     if close:
         return f" (did you mean {close[0]!r}?)"
     return f" (choose from: {', '.join(choices)})"
+
+
+def error_line(exc: BaseException) -> str:
+    """One line for an error: a VlmcultError's message, an OSError's reason and file name, or
+    'Type: first line' for any other (library) exception."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else ""
+    if isinstance(exc, VlmcultError):
+        return first or type(exc).__name__
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+
+
+def run_command(action: Callable[[], Any], prefix: str = "",
+                interrupted: str = "interrupted: finished items are saved; rerun the same command to resume") -> Any:
+    """Run a command's body: a user or file system error is `error: <one line>` on stderr and exit code 2,
+    Ctrl-C is exit code 130. Every entry point (the CLI, the track scripts) goes through here."""
+    import sys
+
+    try:
+        return action()
+    except (VlmcultError, OSError) as exc:
+        print(f"error: {prefix}{error_line(exc)}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print(interrupted, file=sys.stderr)
+        sys.exit(130)

@@ -23,7 +23,7 @@ from typing import Any
 
 from vlmcult import stats
 from vlmcult.benchmarks.base import Benchmark
-from vlmcult.errors import ConfigError, DataError, SystemicFailure, VlmcultError
+from vlmcult.errors import ConfigError, DataError, SystemicFailure, VlmcultError, error_line
 from vlmcult.registry import benchmark_class, load_model
 from vlmcult.store import JsonlAppender, atomic_write_json, read_jsonl_records
 from vlmcult.types import SCHEMA_VERSION, Prediction, Sample
@@ -168,13 +168,6 @@ class _Prepared:
         self.sample, self.requests, self.error = sample, requests, error
 
 
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    if isinstance(exc, VlmcultError):
-        return text or type(exc).__name__
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
 def _prepared_batches(
     benchmark: Benchmark, samples: Iterator[Sample], batch_size: int, build: bool
 ) -> Iterator[list[_Prepared]]:
@@ -190,7 +183,7 @@ def _prepared_batches(
             image = benchmark.decode(sample)
             return _Prepared(sample, benchmark.build_requests(sample, image), None)
         except (DataError, OSError, ValueError) as exc:
-            return _Prepared(sample, None, _one_line(exc))
+            return _Prepared(sample, None, error_line(exc))
 
     def produce() -> None:
         try:
@@ -275,12 +268,12 @@ def _run_loop(
             for item, item_outputs in zip(ready, outputs):
                 failure = next((o for o in item_outputs if isinstance(o, BaseException)), None)
                 if failure is not None:
-                    item.error = _one_line(failure)
+                    item.error = error_line(failure)
                     continue
                 try:
                     parsed = benchmark.parse(item.sample, item_outputs)
                 except (DataError, ValueError) as exc:
-                    item.error = _one_line(exc)
+                    item.error = error_line(exc)
                     continue
                 to_score.append((item, item_outputs, parsed))
             try:

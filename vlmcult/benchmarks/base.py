@@ -8,6 +8,7 @@ official file where scoring is done by a server. Aggregates and CIs come from `v
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -16,7 +17,7 @@ from vlmcult.errors import ConfigError, did_you_mean
 from vlmcult.types import Request, Sample
 
 
-class Benchmark:
+class Benchmark(ABC):
     name: ClassVar[str] = ""
     version: ClassVar[str] = "1"
     # Variant key -> allowed values; the first value is the default.
@@ -64,8 +65,9 @@ class Benchmark:
         return resolved
 
     # -- data ---------------------------------------------------------------------------------
+    @abstractmethod
     def load(self) -> Iterator[Sample]:
-        raise NotImplementedError  # each benchmark defines its loader
+        """The samples, streamed (a benchmark never holds its data in memory)."""
 
     def count(self) -> int | None:
         """Number of samples when cheap to know (for the progress bar), else None."""
@@ -78,8 +80,9 @@ class Benchmark:
         return decode_any(sample.image)
 
     # -- model calls --------------------------------------------------------------------------
+    @abstractmethod
     def build_requests(self, sample: Sample, image: Any) -> list[Request]:
-        raise NotImplementedError
+        """The model calls for one sample (several for e.g. CVQA's circular order)."""
 
     def predict(self, model: Any, samples: list[Sample], requests: list[list[Request]]) -> list[list[Any]]:
         """Run the model on a batch: one list of outputs per sample.
@@ -108,8 +111,9 @@ class Benchmark:
         decoding and request building."""
         return outputs[0] if len(outputs) == 1 else outputs
 
+    @abstractmethod
     def score(self, sample: Sample, parsed: Any) -> dict[str, float | None]:
-        raise NotImplementedError
+        """Per-item metric values; None where the target is hidden."""
 
     def score_batch(self, samples: list[Sample], parsed: list[Any]) -> list[dict[str, float | None]]:
         """Score a batch; override to batch a judge model. A hidden target scores None."""

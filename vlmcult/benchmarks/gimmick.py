@@ -78,12 +78,18 @@ from __future__ import annotations
 import logging
 import random
 import re
+from abc import abstractmethod
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from vlmcult.benchmarks.base import Benchmark
-from vlmcult.datasource import iter_jsonl, iter_parquet_rows, parquet_row_count, resolve_files
+from vlmcult.datasource import (
+    iter_jsonl,
+    iter_parquet_rows,
+    parquet_row_count,
+    resolve_files,
+)
 from vlmcult.errors import ConfigError, DataError
 from vlmcult.judges import (
     GIMMICK_JUDGE_METRICS,
@@ -356,9 +362,9 @@ class _GimmickBase(Benchmark):
         return {"region": _as_list(row.get("regions")), "country": _as_list(row.get("countries"))}
 
     # -- the optional 0-100 judge -----------------------------------------------------------------
+    @abstractmethod
     def _judge_question(self, sample: Sample, n_images: int) -> str:
         """The question the judge sees: officially the task's full `sample["prompt"]`."""
-        raise NotImplementedError
 
     def _judge_truth(self, sample: Sample) -> str:
         return str(sample.target)
@@ -657,11 +663,13 @@ class _MultiImageTask(_GimmickBase):
         return "stacked_images" if self.stacked else "images"
 
     @property
+    @abstractmethod
     def with_images(self) -> bool:
-        raise NotImplementedError
+        """Whether this variant sends the sample's images."""
 
+    @abstractmethod
     def _text_only_setting(self) -> str:
-        raise NotImplementedError
+        """The variant setting that sends no image (named in the stacked-images error)."""
 
     def decode(self, sample: Sample) -> list[Any]:
         """The images sent with the sample: [] (text only), all of `images`, or the one `stacked_images`."""

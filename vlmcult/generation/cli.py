@@ -5,7 +5,6 @@ The lead's CLI registers them with `app.command("generate")(generate)` and `app.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -100,12 +99,8 @@ def audit(
 
 def main_generate() -> None:
     """`python -m vlmcult.generation.generate`: the generate command without the lead's app."""
-    from vlmcult.errors import VlmcultError
+    from vlmcult.errors import run_command
 
     app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
     app.command()(generate)
-    try:
-        app()  # standalone: typer prints usage errors itself (exit 2)
-    except VlmcultError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+    run_command(app)  # standalone: typer prints usage errors itself (exit 2)

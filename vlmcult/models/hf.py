@@ -14,16 +14,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from vlmcult.errors import ModelError
+from vlmcult.errors import ModelError, error_line
 from vlmcult.types import Request
 
 DEFAULT_BATCH_SIZE = 8
-
-
-def error_line(error: BaseException) -> str:
-    """'Type: first line of the message', for one-line errors built from library exceptions."""
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
 def _looks_like_path(rest: str) -> bool:

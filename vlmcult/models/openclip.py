@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from vlmcult.errors import ConfigError, DataError, ModelError, did_you_mean
-from vlmcult.models.hf import error_line, hub_reachable
+from vlmcult.errors import ConfigError, DataError, ModelError, did_you_mean, error_line
+from vlmcult.models.hf import hub_reachable
 from vlmcult.types import Request
 
 DEFAULT_BATCH_SIZE = 64
