@@ -7,7 +7,13 @@ import pytest
 import vlmcult
 from vlmcult.benchmarks.cvqa import CVQA, parse_choice, parse_options, parse_subset
 from vlmcult.errors import ConfigError, DataError
-from vlmcult.testing.fixtures import CVQA_ROWS, png_bytes, draw_image, write_cvqa_labels, write_cvqa_parquet
+from vlmcult.testing.fixtures import (
+    CVQA_ROWS,
+    draw_image,
+    png_bytes,
+    write_cvqa_labels,
+    write_cvqa_parquet,
+)
 
 EN = ["Buckingham Palace", "Potala Palace", "Louvre", "Crystal palace"]
 LOCAL = ["白金汉宫", "布达拉宫", "卢浮宫", "水晶宫"]

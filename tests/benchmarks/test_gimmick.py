@@ -14,7 +14,12 @@ import pytest
 from PIL import Image
 
 from vlmcult.benchmarks import gimmick
-from vlmcult.benchmarks.gimmick import GimmickCKT, GimmickCOQA, GimmickSIVQA, parse_letter
+from vlmcult.benchmarks.gimmick import (
+    GimmickCKT,
+    GimmickCOQA,
+    GimmickSIVQA,
+    parse_letter,
+)
 from vlmcult.errors import ConfigError, DataError
 from vlmcult.judges import Judge
 from vlmcult.runner import evaluate

@@ -3,7 +3,12 @@ import json
 import pytest
 
 import vlmcult
-from vlmcult.benchmarks.ravenea import RaveneaCVQA, extract_letter, gold_letter, resolve_image
+from vlmcult.benchmarks.ravenea import (
+    RaveneaCVQA,
+    extract_letter,
+    gold_letter,
+    resolve_image,
+)
 from vlmcult.errors import ConfigError, DataError
 from vlmcult.testing.fixtures import write_ravenea_release
 

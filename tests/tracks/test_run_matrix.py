@@ -11,8 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from vlmcult.testing.fixtures import (write_culturalvqa_labels, write_cvqa_labels, write_cvqa_parquet,
-                                      write_ravenea_release)
+from vlmcult.testing.fixtures import (
+    write_culturalvqa_labels,
+    write_cvqa_labels,
+    write_cvqa_parquet,
+    write_ravenea_release,
+)
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "run_matrix.py"
 CONFIGS = SCRIPT.parent / "configs"

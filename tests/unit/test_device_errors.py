@@ -7,11 +7,11 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from vlmcult.errors import ModelError
 from vlmcult.models.devices import resolve_device
 
-torch = pytest.importorskip("torch")
 no_cuda = pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA GPU")
 
 NO_GPU = r"device 'cuda' is not available here \(no CUDA GPU\); use --device cpu"

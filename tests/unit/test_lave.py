@@ -169,7 +169,6 @@ def test_scripted_judge_scores_and_cache(demo_dir: Path, tmp_path: Path) -> None
 
 def test_tiny_local_text_model_as_judge(demo_dir: Path, tiny_vlm_dir: Path) -> None:
     """A real `hf:` model given text-only requests: every item gets a rating or is counted unscored."""
-    pytest.importorskip("vlmcult.models.hf")
     judge = Judge(f"hf:{tiny_vlm_dir}")
     demos = lave.load_demos(demo_dir)
     results = lave.lave_score_batch(judge, ["What dish is this?"] * 2, [["kimchi"]] * 2, ["kimchi", "pizza"], demos)

@@ -22,7 +22,13 @@ def _byte_chars() -> list[str]:
 @pytest.fixture(scope="module")
 def tiny_clip_dir(tmp_path_factory):
     import torch
-    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor, CLIPTokenizer
+    from transformers import (
+        CLIPConfig,
+        CLIPImageProcessor,
+        CLIPModel,
+        CLIPProcessor,
+        CLIPTokenizer,
+    )
 
     chars = _byte_chars()
     vocab = {token: i for i, token in enumerate(chars + [c + "</w>" for c in chars] + ["<|startoftext|>", "<|endoftext|>"])}
@@ -103,7 +109,7 @@ def test_undecodable_image_query_is_a_data_error(tiny_clip_dir, tmp_path):
 
 
 def test_openclip_tiny_embedder_through_the_dispatch(tmp_path):
-    tiny = pytest.importorskip("vlmcult.testing.tiny")
+    from vlmcult.testing import tiny
     folder = tiny.build_tiny_clip(tmp_path / "tiny-clip")
     embedder = load_embedder(f"openclip:local-dir:{folder}", device="cpu")
     assert embedder.dim == 32
@@ -124,7 +130,7 @@ def test_bad_specs():
 
 @pytest.fixture(scope="module")
 def tiny_openclip_dir(tmp_path_factory):
-    tiny = pytest.importorskip("vlmcult.testing.tiny")
+    from vlmcult.testing import tiny
     return tiny.build_tiny_clip(tmp_path_factory.mktemp("tiny-openclip") / "clip")
 
 

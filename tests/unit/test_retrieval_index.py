@@ -10,7 +10,14 @@ import pytest
 
 from vlmcult.errors import ConfigError, DataError, IndexMismatch
 from vlmcult.retrieval.corpus import Chunking
-from vlmcult.retrieval.index import assemble_index, build_index, default_factory, embed_shards, load_index, read_meta
+from vlmcult.retrieval.index import (
+    assemble_index,
+    build_index,
+    default_factory,
+    embed_shards,
+    load_index,
+    read_meta,
+)
 
 
 class HashingEmbedder:

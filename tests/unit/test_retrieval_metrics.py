@@ -6,7 +6,13 @@ from math import log2
 
 import pytest
 
-from vlmcult.metrics.retrieval import METRICS, gdeval_scores, ndcg_at_k, precision_at_k, reciprocal_rank
+from vlmcult.metrics.retrieval import (
+    METRICS,
+    gdeval_scores,
+    ndcg_at_k,
+    precision_at_k,
+    reciprocal_rank,
+)
 
 
 def approx(value):

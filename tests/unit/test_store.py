@@ -3,7 +3,12 @@ import json
 import pytest
 
 from vlmcult.errors import DataError
-from vlmcult.store import JsonlAppender, atomic_write_json, read_jsonl_records, read_predictions_file
+from vlmcult.store import (
+    JsonlAppender,
+    atomic_write_json,
+    read_jsonl_records,
+    read_predictions_file,
+)
 
 
 def test_appender_repairs_a_half_written_tail(tmp_path):
