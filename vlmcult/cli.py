@@ -97,6 +97,8 @@ def eval_command(
     limit: Optional[int] = typer.Option(None, "--limit", help="Only the first N samples."),
     batch_size: int = typer.Option(8, "--batch-size", help="Samples per model call."),
     seed: int = typer.Option(0, "--seed", help="Seed for bootstrap CIs and any sampling."),
+    resamples: int = typer.Option(1000, "--resamples", help="Bootstrap resamples per CI (corpus metrics such as "
+                                  "CIDEr are recomputed per resample: lower this for very large caption sets)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Run directory (default: runs/BENCHMARK/VARIANT/MODEL)."),
     fresh: bool = typer.Option(False, "--fresh", help="Start over instead of resuming."),
     labels: Optional[Path] = typer.Option(None, "--labels", help="Gold labels from elsewhere (hidden-label benchmarks)."),
@@ -124,7 +126,7 @@ def eval_command(
                      "concurrency": concurrency}
     results = evaluate(
         benchmark, model, data=data, variant=parse_variants(variant), labels=labels, limit=limit,
-        batch_size=batch_size, seed=seed, out=out, fresh=fresh, max_error_rate=max_error_rate,
+        batch_size=batch_size, seed=seed, out=out, fresh=fresh, max_error_rate=max_error_rate, n_resamples=resamples,
         progress=not quiet, model_options={k: v for k, v in model_options.items() if v},
         **_benchmark_options(judge=judge, clip_model=clip_model, lave_demos=lave_demos, index=index, top_k=top_k,
                              word_list=word_list, max_new_tokens=max_new_tokens, bert_model=bert_model,
@@ -142,7 +144,8 @@ def score_command(
     data: Optional[str] = typer.Option(None, "--data", help="Local file/folder or hub id."),
     labels: Optional[Path] = typer.Option(None, "--labels", help="Gold labels from elsewhere."),
     variant: Optional[list[str]] = VariantOpt,
-    seed: int = typer.Option(0, "--seed"),
+    seed: int = typer.Option(0, "--seed", help="Seed for bootstrap CIs."),
+    resamples: int = typer.Option(1000, "--resamples", help="Bootstrap resamples per CI."),
     judge: Optional[str] = typer.Option(None, "--judge", help="Judge model spec (LAVE, GIMMICK judge)."),
     clip_model: Optional[str] = typer.Option(None, "--clip-model", help="CLIP spec for clip_score."),
     lave_demos: Optional[Path] = typer.Option(None, "--lave-demos", help="Folder with the LAVE demo JSON files."),
@@ -156,7 +159,7 @@ def score_command(
     if (predictions is None) == (run is None):
         raise ConfigError("pass exactly one of --predictions FILE or --run FILE")
     results = score(benchmark, predictions or run, out, data=data, variant=parse_variants(variant), labels=labels,
-                    seed=seed, **_benchmark_options(judge=judge, clip_model=clip_model, lave_demos=lave_demos,
+                    seed=seed, n_resamples=resamples, **_benchmark_options(judge=judge, clip_model=clip_model, lave_demos=lave_demos,
                                                      word_list=word_list, bert_model=bert_model,
                                                      bert_layers=bert_layers))
     print_results(results)

@@ -398,6 +398,8 @@ def evaluate(
     """
     if batch_size < 1:
         raise ConfigError("--batch-size must be at least 1")
+    if n_resamples < 1:
+        raise ConfigError("--resamples must be at least 1")
     if not 0 <= max_error_rate <= 1:
         raise ConfigError(f"--max-error-rate is a fraction in [0, 1] (got {max_error_rate})")
     if limit is not None and limit < 1:
