@@ -9,6 +9,8 @@ from typing import Any, Optional
 import typer
 
 from vlmcult.errors import ConfigError, run_command
+from vlmcult.generation import cli as generation_cli
+from vlmcult.retrieval.cli import index_app
 
 app = typer.Typer(
     name="vlmcult",
@@ -258,24 +260,10 @@ def demo_command(out: Path = typer.Option(Path("demo-out"), "--out", help="Folde
     run_demo(out)
 
 
-def _mount_track_commands() -> None:
-    """Commands of the retrieval and generation tracks, when their modules are present."""
-    try:
-        from vlmcult.retrieval.cli import index_app
-
-        app.add_typer(index_app, name="index", help="Build and search retrieval indexes.")
-    except ImportError:
-        pass
-    try:
-        from vlmcult.generation import cli as generation_cli
-
-        app.command("generate")(generation_cli.generate)
-        app.command("audit")(generation_cli.audit)
-    except (ImportError, AttributeError):
-        pass
-
-
-_mount_track_commands()
+# The retrieval and generation tracks' commands (their modules import only typer at load time).
+app.add_typer(index_app, name="index", help="Build and search retrieval indexes.")
+app.command("generate")(generation_cli.generate)
+app.command("audit")(generation_cli.audit)
 
 
 def main() -> None:

@@ -133,7 +133,9 @@ def run_demo(out: Path) -> Path:
     print_results(captions)
     runs.append(_run_entry("RAVENEA cIC, tiny LLaVA", captions))
 
-    for step in _track_steps():
+    from vlmcult.retrieval.demo import demo_step as retrieval_step
+
+    for step in (retrieval_step, _generation_step):
         extra = step(out, models, console)
         if extra:
             extras.append(extra)
@@ -142,19 +144,6 @@ def run_demo(out: Path) -> Path:
     console.rule(f"done in {time.perf_counter() - started:.0f} s")
     console.print(f"summary: {path}")
     return path
-
-
-def _track_steps() -> list[Any]:
-    """Demo steps of the retrieval and generation tracks, when present."""
-    steps = []
-    try:
-        from vlmcult.retrieval.demo import demo_step as retrieval_step
-
-        steps.append(retrieval_step)
-    except ImportError:
-        pass
-    steps.append(_generation_step)
-    return steps
 
 
 def _generation_step(out: Path, models: dict[str, Path], console: Any) -> dict[str, Any]:

@@ -106,8 +106,6 @@ def finished_run(run_dir: Path, config: dict[str, Any]) -> dict[str, Any] | None
     A run counts as finished only when results.json covers every line of predictions.jsonl: a resume
     that died after results.json was written leaves more predictions than it counts.
     """
-    import json
-
     path = Path(run_dir) / RESULTS
     if not path.is_file():
         return None
@@ -124,14 +122,19 @@ def finished_run(run_dir: Path, config: dict[str, Any]) -> dict[str, Any] | None
     return results
 
 
+def _recorded_config(run_dir: Path) -> dict[str, Any] | None:
+    """The run_config.json a run folder holds, or None."""
+    path = run_dir / RUN_CONFIG
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
 def _prepare_run_dir(run_dir: Path, config: dict[str, Any], fresh: bool) -> None:
-    config_path = run_dir / RUN_CONFIG
     if fresh and run_dir.exists():
         for name in (PREDICTIONS, RESULTS, RUN_CONFIG):
             (run_dir / name).unlink(missing_ok=True)
     run_dir.mkdir(parents=True, exist_ok=True)
-    if config_path.exists():
-        previous = json.loads(config_path.read_text(encoding="utf-8"))
+    previous = _recorded_config(run_dir)
+    if previous is not None:
         differing = sorted(
             key for key in set(previous) | set(config)
             if key not in RESUMABLE_KEYS and previous.get(key) != config.get(key)
@@ -141,7 +144,7 @@ def _prepare_run_dir(run_dir: Path, config: dict[str, Any], fresh: bool) -> None
                 f"{run_dir} holds a run with another config ({', '.join(differing)} differ): "
                 "pass --fresh to start over or choose another --out"
             )
-    atomic_write_json(config_path, config)
+    atomic_write_json(run_dir / RUN_CONFIG, config)
 
 
 def _progress(total: int | None, description: str, enabled: bool) -> Any:
@@ -454,9 +457,8 @@ def score(
     outputs = bench.read_outputs(Path(predictions))
     run_dir = Path(out)
     config = run_config(bench, f"predictions:{predictions}", labels, seed, None, benchmark_options)
-    previous = Path(run_dir) / RUN_CONFIG
-    if previous.is_file() and not str(json.loads(previous.read_text(encoding="utf-8")).get("model", "")).startswith(
-            "predictions:"):
+    previous = _recorded_config(run_dir)
+    if previous is not None and not str(previous.get("model", "")).startswith("predictions:"):
         raise ConfigError(f"{run_dir} holds an eval run; scoring into it would replace its predictions: "
                           "choose another --out")
     known = {sample.id for sample in _samples_to_run(bench, set(), None)}

@@ -106,9 +106,9 @@ def parse_choice(output: str, options_by_language: list[list[str]]) -> int | Non
     return None
 
 
-def format_options(options: list[str], style: str) -> str:
-    lines = [f"{letter}. {option}" for letter, option in zip(LETTERS, options)]
-    return "\n".join(lines)
+def format_options(options: list[str]) -> str:
+    """'A. first\nB. second...' as both prompts list the options."""
+    return "\n".join(f"{letter}. {option}" for letter, option in zip(LETTERS, options))
 
 
 def read_labels_csv(path: Path) -> dict[str, int]:
@@ -190,7 +190,7 @@ class CVQA(Benchmark):
         for shift in self._rotations():
             rotated = options[shift:] + options[:shift]
             prompt = PROMPTS[self.variant["prompt"]].format(
-                question=question, options=format_options(rotated, self.variant["prompt"]))
+                question=question, options=format_options(rotated))
             requests.append(Request(parts=[image, prompt], max_new_tokens=self.max_new_tokens,
                                     choices=rotated, choice_labels=LETTERS))
         return requests

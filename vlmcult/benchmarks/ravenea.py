@@ -152,10 +152,6 @@ class RaveneaBase(Benchmark):
             if document is None:
                 raise DataError(f"oracle document {doc_id!r} is not in wiki_documents.jsonl")
             return [(str(doc_id), ravenea_doc_text(document.get("text", "")), None)]
-        if self._index is None:
-            from vlmcult.retrieval.index import load_index
-
-            self._index = load_index(self.options["index"])
         return [(doc_id, text, score) for doc_id, _title, text, score in retrieve_for_image(self._index, image, self.top_k)]
 
     def record_extra(self, sample: Sample, requests: list[Request]) -> dict[str, Any]:

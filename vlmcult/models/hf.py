@@ -70,6 +70,7 @@ class HFVLM:
 
     def __init__(
         self,
+        spec: str,
         source: str,
         model: Any,
         processor: Any,
@@ -77,7 +78,7 @@ class HFVLM:
         max_new_tokens: int | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
     ) -> None:
-        self.spec = f"hf:{source}"
+        self.spec = spec  # as the user wrote it: run records compare specs, not resolved paths
         self.id = f"hf:{source}"
         self.model = model
         self.processor = processor
@@ -250,6 +251,5 @@ def load(
         tokenizer.pad_token = tokenizer.eos_token
     if model.generation_config.pad_token_id is None:
         model.generation_config.pad_token_id = tokenizer.pad_token_id
-    vlm = HFVLM(source, model, processor, device, max_new_tokens=max_new_tokens, batch_size=batch_size)
-    vlm.spec = f"hf:{rest}"  # as the user wrote it: run records compare specs, not resolved paths
-    return vlm
+    return HFVLM(f"hf:{rest}", source, model, processor, device, max_new_tokens=max_new_tokens,
+                 batch_size=batch_size)
