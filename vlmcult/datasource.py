@@ -95,6 +95,12 @@ def iter_jsonl(path: Path) -> Iterator[dict[str, Any]]:
 
 def parse_jsonl(text: str, path: Path) -> Iterator[dict[str, Any]]:
     """JSON objects, one per non-blank line of `text` (read from `path`, named in errors)."""
+    for _number, row in numbered_jsonl(text, path):
+        yield row
+
+
+def numbered_jsonl(text: str, path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, JSON object) for each non-blank line of `text`; a bad line is a DataError naming it."""
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -104,4 +110,4 @@ def parse_jsonl(text: str, path: Path) -> Iterator[dict[str, Any]]:
             raise DataError(f"{path}: line {number} is not valid JSON") from None
         if not isinstance(row, dict):
             raise DataError(f"{path}: line {number} is not a JSON object")
-        yield row
+        yield number, row

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from vlmcult.datasource import numbered_jsonl
 from vlmcult.errors import DataError
 
 
@@ -123,14 +124,8 @@ def read_predictions_file(path: Path) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise DataError(f"{path} is not UTF-8 (byte {exc.start}); re-save it as UTF-8") from None
     outputs: dict[str, Any] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            raise DataError(f"{path}: line {number} is not valid JSON") from None
-        if not isinstance(record, dict) or "id" not in record or "output" not in record:
+    for number, record in numbered_jsonl(text, path):
+        if "id" not in record or "output" not in record:
             raise DataError(f"{path}: line {number} needs the keys 'id' and 'output'")
         sample_id = str(record["id"])
         if sample_id in outputs:
